@@ -1,0 +1,17 @@
+//! A bare-metal x86_64 kernel whose subject is hardware-error handling: the
+//! Machine Check Architecture and ACPI APEI, done the way a server OS does it.
+//!
+//! The crate is split in two. Modules that need no hardware (decoding, severity
+//! grading, the record ring, table parsing, the APEI interpreter, CPER, the
+//! boot configuration) compile everywhere and are unit-tested on the host with
+//! `cargo test -p kernel`. Modules that touch hardware compile only for the
+//! bare-metal target (`target_os = "none"`).
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(target_os = "none", feature(abi_x86_interrupt))]
+
+extern crate alloc;
+
+pub mod apei;
+pub mod config;
+pub mod mca;
+pub mod time;

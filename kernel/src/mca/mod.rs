@@ -1,0 +1,14 @@
+//! The Machine Check Architecture: records, decoding, grading, the record
+//! ring, the rendezvous, polling, CMCI, storms and the error collector.
+
+pub mod cmci;
+pub mod collector;
+pub mod decode;
+pub mod inject;
+pub mod msr;
+pub mod record;
+pub mod regs;
+pub mod rendezvous;
+pub mod ring;
+pub mod severity;
+pub mod storm;
