@@ -3,8 +3,12 @@
 fn main() {}
 #[cfg(target_os = "none")]
 #[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
 #[cfg(target_os = "none")]
 bootloader_api::entry_point!(kmain);
 #[cfg(target_os = "none")]
-fn kmain(_b: &'static mut bootloader_api::BootInfo) -> ! { loop {} }
+fn kmain(_b: &'static mut bootloader_api::BootInfo) -> ! {
+    loop {}
+}

@@ -8,6 +8,7 @@ pub mod cper;
 pub mod einj;
 pub mod erst;
 pub mod gas;
+pub mod guid;
 pub mod hest;
 pub mod interp;
 pub mod table;
