@@ -1,1 +1,269 @@
-//! (to be written)
+//! The boot configuration: a command line of `key=value` words.
+//!
+//! It reaches the kernel as the bootloader's ramdisk (a small text file on the
+//! boot image), so the same mechanism works under QEMU and from a USB stick.
+//! Unknown or malformed words are reported and ignored: a typo must never stop
+//! a machine under test from booting.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// How much the kernel prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+}
+
+impl LogLevel {
+    pub const fn name(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "error" => LogLevel::Error,
+            "warn" => LogLevel::Warn,
+            "info" => LogLevel::Info,
+            "debug" => LogLevel::Debug,
+            _ => return None,
+        })
+    }
+    pub const fn from_u8(v: u8) -> Self {
+        match v {
+            0 => LogLevel::Error,
+            1 => LogLevel::Warn,
+            2 => LogLevel::Info,
+            _ => LogLevel::Debug,
+        }
+    }
+}
+
+/// The effective boot configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `mce.tolerant`: 0 always panic on uncorrected errors, 1 (default)
+    /// panic or recover as graded, 2 recover or log where possible, 3 never
+    /// panic (testing only).
+    pub tolerant: u8,
+    /// `mce.monarch_timeout_us`: how long a CPU waits for the others in the
+    /// machine-check rendezvous.
+    pub monarch_timeout_us: u64,
+    /// `mce.poll_ms`: the longest interval between polls of the banks.
+    pub poll_ms: u64,
+    /// `mce.ring_capacity`: records per CPU in the record ring.
+    pub ring_capacity: usize,
+    /// `einj`: whether error injection through ACPI EINJ is allowed.
+    pub einj: bool,
+    /// `log`: the console log level.
+    pub log: LogLevel,
+    /// `test`: a named in-kernel test scenario to run after boot (used by the
+    /// host-driven tests, e.g. `test=panic`); empty for a normal boot.
+    pub test: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tolerant: 1,
+            monarch_timeout_us: 1_000_000,
+            poll_ms: 1000,
+            ring_capacity: 64,
+            einj: false,
+            log: LogLevel::Info,
+            test: String::new(),
+        }
+    }
+}
+
+/// A word of the command line that was not applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// The key is not one this kernel knows.
+    UnknownKey(String),
+    /// The word has no `=`.
+    NotKeyValue(String),
+    /// The value does not parse or is out of range.
+    BadValue {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::UnknownKey(k) => write!(f, "unknown key '{k}' ignored"),
+            Problem::NotKeyValue(w) => write!(f, "'{w}' is not key=value, ignored"),
+            Problem::BadValue {
+                key,
+                value,
+                expected,
+            } => write!(f, "{key}={value}: expected {expected}, ignored"),
+        }
+    }
+}
+
+/// Parses a number in decimal or `0x` hexadecimal.
+pub fn parse_u64(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "on" | "1" | "yes" | "true" => Some(true),
+        "off" | "0" | "no" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+impl Config {
+    /// Parses a command line; returns the configuration (defaults for what is
+    /// missing or wrong) and every problem found, in order.
+    pub fn parse(cmdline: &str) -> (Config, Vec<Problem>) {
+        let mut cfg = Config::default();
+        let mut problems = Vec::new();
+        for word in cmdline.split_ascii_whitespace() {
+            if let Err(p) = cfg.set(word) {
+                problems.push(p);
+            }
+        }
+        (cfg, problems)
+    }
+
+    /// Applies one `key=value` word (also used by the console's `config set`).
+    pub fn set(&mut self, word: &str) -> Result<(), Problem> {
+        let Some((key, value)) = word.split_once('=') else {
+            return Err(Problem::NotKeyValue(word.into()));
+        };
+        let bad = |expected| Problem::BadValue {
+            key: key.into(),
+            value: value.into(),
+            expected,
+        };
+        match key {
+            "mce.tolerant" => {
+                self.tolerant = parse_u64(value)
+                    .filter(|v| *v <= 3)
+                    .ok_or_else(|| bad("0..3"))? as u8
+            }
+            "mce.monarch_timeout_us" => {
+                self.monarch_timeout_us = parse_u64(value)
+                    .filter(|v| *v > 0 && *v <= 60_000_000)
+                    .ok_or_else(|| bad("1..60000000 microseconds"))?
+            }
+            "mce.poll_ms" => {
+                self.poll_ms = parse_u64(value)
+                    .filter(|v| (10..=3_600_000).contains(v))
+                    .ok_or_else(|| bad("10..3600000 milliseconds"))?
+            }
+            "mce.ring_capacity" => {
+                self.ring_capacity = parse_u64(value)
+                    .filter(|v| (1..=65536).contains(v))
+                    .ok_or_else(|| bad("1..65536 records"))? as usize
+            }
+            "einj" => self.einj = parse_bool(value).ok_or_else(|| bad("on or off"))?,
+            "log" => {
+                self.log = LogLevel::from_name(value).ok_or_else(|| bad("error|warn|info|debug"))?
+            }
+            "test" => {
+                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(bad("a scenario name"));
+                }
+                self.test = value.into()
+            }
+            _ => return Err(Problem::UnknownKey(key.into())),
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Config {
+    /// The effective configuration as a command line (what the kernel prints
+    /// at boot, and what can be fed back to it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "mce.tolerant={} mce.monarch_timeout_us={} mce.poll_ms={} mce.ring_capacity={} einj={} log={}",
+            self.tolerant,
+            self.monarch_timeout_us,
+            self.poll_ms,
+            self.ring_capacity,
+            if self.einj { "on" } else { "off" },
+            self.log.name()
+        )?;
+        if !self.test.is_empty() {
+            write!(f, " test={}", self.test)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::string::ToString;
+
+    #[test]
+    fn defaults() {
+        let (c, p) = Config::parse("");
+        assert!(p.is_empty());
+        assert_eq!(c, Config::default());
+        assert_eq!(
+            c.to_string(),
+            "mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.poll_ms=1000 mce.ring_capacity=64 einj=off log=info"
+        );
+    }
+
+    #[test]
+    fn every_key() {
+        let (c, p) = Config::parse(
+            "mce.tolerant=3 mce.monarch_timeout_us=0x100 mce.poll_ms=50 mce.ring_capacity=8 einj=on log=debug test=panic",
+        );
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(c.tolerant, 3);
+        assert_eq!(c.monarch_timeout_us, 256);
+        assert_eq!(c.poll_ms, 50);
+        assert_eq!(c.ring_capacity, 8);
+        assert!(c.einj);
+        assert_eq!(c.log, LogLevel::Debug);
+        assert_eq!(c.test, "panic");
+        // What is printed parses back to the same configuration.
+        assert_eq!(Config::parse(&c.to_string()).0, c);
+    }
+
+    #[test]
+    fn problems_are_reported_and_ignored() {
+        let (c, p) = Config::parse("mce.tolerant=7 bogus=1 lonely log=loud mce.poll_ms=x einj=on");
+        assert_eq!(c.tolerant, 1);
+        assert_eq!(c.log, LogLevel::Info);
+        assert!(c.einj, "good words after bad ones still apply");
+        assert_eq!(p.len(), 5);
+        assert_eq!(format!("{}", p[0]), "mce.tolerant=7: expected 0..3, ignored");
+        assert_eq!(p[1], Problem::UnknownKey("bogus".into()));
+        assert_eq!(p[2], Problem::NotKeyValue("lonely".into()));
+        assert!(matches!(&p[3], Problem::BadValue { key, .. } if key == "log"));
+        assert!(matches!(&p[4], Problem::BadValue { key, .. } if key == "mce.poll_ms"));
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64("0x10"), Some(16));
+        assert_eq!(parse_u64("10"), Some(10));
+        assert_eq!(parse_u64("0xZ"), None);
+        assert_eq!(parse_u64(""), None);
+        assert_eq!(parse_u64("99999999999999999999999"), None);
+    }
+}

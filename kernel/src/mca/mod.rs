@@ -12,3 +12,10 @@ pub mod rendezvous;
 pub mod ring;
 pub mod severity;
 pub mod storm;
+
+#[cfg(target_os = "none")]
+pub mod handler;
+#[cfg(target_os = "none")]
+pub mod poll;
+#[cfg(target_os = "none")]
+pub mod consumer;

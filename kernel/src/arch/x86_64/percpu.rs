@@ -1,0 +1,72 @@
+//! Per-CPU data reached through the GS base.
+//!
+//! Each CPU's GS base points at its own [`PerCpu`], whose first field points
+//! at itself so `gs:[0]` yields the structure. The kernel never runs user code
+//! with another GS base yet, so GS is trustworthy in every context, #MC and
+//! NMI included.
+
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// The most CPUs this kernel manages; more are reported and left offline.
+pub const MAX_CPUS: usize = 64;
+
+const IA32_GS_BASE: u32 = 0xC000_0101;
+
+#[repr(C)]
+pub struct PerCpu {
+    self_ptr: *const PerCpu,
+    /// Our logical CPU number, 0 for the bootstrap processor.
+    pub index: u32,
+    /// This CPU's local APIC id.
+    pub apic_id: u32,
+}
+
+/// Set once the bootstrap processor has its per-CPU area.
+static READY: AtomicBool = AtomicBool::new(false);
+
+/// Logical CPU number for each APIC id seen (for lookups by APIC id).
+static APIC_TO_CPU: [AtomicU32; 256] = [const { AtomicU32::new(u32::MAX) }; 256];
+
+/// Gives the calling CPU its per-CPU area.
+pub fn init(index: u32, apic_id: u32) {
+    let area = Box::leak(Box::new(PerCpu {
+        self_ptr: core::ptr::null(),
+        index,
+        apic_id,
+    }));
+    area.self_ptr = area as *const PerCpu;
+    super::msr::wrmsr(IA32_GS_BASE, area as *const PerCpu as u64);
+    if (apic_id as usize) < APIC_TO_CPU.len() {
+        APIC_TO_CPU[apic_id as usize].store(index, Ordering::SeqCst);
+    }
+    READY.store(true, Ordering::SeqCst);
+}
+
+/// The calling CPU's per-CPU area.
+pub fn current() -> &'static PerCpu {
+    let p: *const PerCpu;
+    // SAFETY: GS base was set by `init` on this CPU before any caller runs
+    // (callers before that use `cpu_index_or_zero`); gs:[0] holds the area's
+    // own address and the area is leaked, so it lives forever.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[0]", out(reg) p, options(nostack, readonly, preserves_flags));
+        &*p
+    }
+}
+
+/// The calling CPU's number, or 0 before per-CPU areas exist (early boot runs
+/// only on the bootstrap processor).
+pub fn cpu_index_or_zero() -> u32 {
+    if READY.load(Ordering::Relaxed) {
+        current().index
+    } else {
+        0
+    }
+}
+
+/// The logical CPU number of an APIC id, if that CPU is up.
+pub fn cpu_of_apic(apic_id: u32) -> Option<u32> {
+    let v = APIC_TO_CPU.get(apic_id as usize)?.load(Ordering::Relaxed);
+    (v != u32::MAX).then_some(v)
+}

@@ -1,0 +1,154 @@
+//! The boot sequence of the bootstrap processor: from the bootloader's hand-off
+//! to `READY`, in dependency order.
+
+use crate::arch::x86_64::{apic, cpu::CpuInfo, gdt, idt, percpu, tsc};
+use crate::config::Config;
+use crate::mm::frame::FrameAllocator;
+use crate::{console, info, klog, qemu, warn};
+use bootloader_api::info::MemoryRegionKind;
+use bootloader_api::BootInfo;
+use spin::{Mutex, Once};
+
+/// The kernel's view of the machine, set once during boot.
+pub struct Platform {
+    pub physical_memory_offset: u64,
+    pub rsdp: Option<u64>,
+    pub cpu: CpuInfo,
+}
+
+pub static PLATFORM: Once<Platform> = Once::new();
+pub static CONFIG: Once<Mutex<Config>> = Once::new();
+pub static FRAMES: Mutex<FrameAllocator> = Mutex::new(FrameAllocator::new());
+
+/// A copy of the boot configuration.
+pub fn config() -> Config {
+    CONFIG.get().map(|c| c.lock().clone()).unwrap_or_default()
+}
+
+pub fn platform() -> &'static Platform {
+    PLATFORM.get().expect("platform known after boot")
+}
+
+/// Converts a physical address to its virtual address in the physical-memory
+/// mapping the bootloader set up.
+pub fn phys_to_virt(phys: u64) -> u64 {
+    platform().physical_memory_offset + phys
+}
+
+const HEAP_MAX: u64 = 32 << 20;
+
+/// Finds a block for the heap: the largest usable region, at most HEAP_MAX.
+fn heap_region(boot_info: &BootInfo) -> Option<(u64, u64)> {
+    boot_info
+        .memory_regions
+        .iter()
+        .filter(|r| r.kind == MemoryRegionKind::Usable && r.start >= 0x10_0000)
+        .map(|r| (r.start, (r.end - r.start).min(HEAP_MAX)))
+        .max_by_key(|&(_, len)| len)
+}
+
+pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
+    let serial = console::serial::init();
+    let Some(offset) = boot_info.physical_memory_offset.into_option() else {
+        qemu::halt_forever();
+    };
+    // The heap comes first: everything after it may allocate.
+    let Some((heap_phys, heap_len)) = heap_region(boot_info) else {
+        qemu::halt_forever();
+    };
+    crate::mm::heap::init(offset + heap_phys, heap_len);
+
+    let framebuffer = match boot_info.framebuffer.take() {
+        Some(fb) => {
+            let info = fb.info();
+            console::framebuffer::init(fb.into_buffer(), info);
+            true
+        }
+        None => false,
+    };
+    let cmdline = ramdisk_text(boot_info);
+    let (config, problems) = Config::parse(&cmdline);
+    klog::set_level(config.log);
+
+    let cpu = CpuInfo::read();
+    qemu::set_under_qemu(cpu.is_qemu());
+    tsc::calibrate();
+
+    gdt::init_cpu();
+    idt::load();
+    PLATFORM.call_once(|| Platform {
+        physical_memory_offset: offset,
+        rsdp: boot_info.rsdp_addr.into_option(),
+        cpu,
+    });
+
+    info!(
+        "rasos {} booting on {} family {:#x} model {:#x} stepping {} (hypervisor: {})",
+        env!("CARGO_PKG_VERSION"),
+        cpu.vendor.mcelog_name(),
+        cpu.family,
+        cpu.model,
+        cpu.stepping,
+        cpu.hypervisor_name()
+    );
+    info!(
+        "console: serial {}, framebuffer {}",
+        if serial { "COM1" } else { "absent" },
+        if framebuffer { "yes" } else { "no" }
+    );
+    for p in &problems {
+        warn!("config: {p}");
+    }
+    info!("config: {config}");
+    info!("tsc: {} kHz", tsc::khz());
+
+    // Frames: every usable region, less the heap.
+    {
+        let mut frames = FRAMES.lock();
+        for r in boot_info.memory_regions.iter() {
+            if r.kind == MemoryRegionKind::Usable {
+                frames.add_region(r.start, r.end);
+            }
+        }
+        frames.reserve(heap_phys, heap_phys + heap_len);
+        info!(
+            "memory: {} MiB usable, heap {} MiB at {:#x}",
+            frames.free_frames() * 4096 >> 20,
+            heap_len >> 20,
+            heap_phys
+        );
+    }
+
+    apic::init_bsp(offset);
+    apic::init_cpu();
+    let bsp_apic = apic::id();
+    percpu::init(0, bsp_apic);
+    let per_ms = apic::calibrate_timer();
+    info!(
+        "local APIC: id {} {} mode, version {:#x}, timer {} ticks/ms",
+        bsp_apic,
+        if apic::is_x2apic() { "x2APIC" } else { "xAPIC" },
+        apic::version() & 0xff,
+        per_ms
+    );
+    CONFIG.call_once(|| Mutex::new(config.clone()));
+    apic::start_timer(crate::timer::TICK_MS);
+    x86_64::instructions::interrupts::enable();
+
+    crate::tests::run_early(&config);
+    info!("READY");
+    crate::idle::run()
+}
+
+/// The ramdisk holds the boot configuration as text (see `boot/`).
+fn ramdisk_text(boot_info: &BootInfo) -> alloc::string::String {
+    let Some(addr) = boot_info.ramdisk_addr.into_option() else {
+        return alloc::string::String::new();
+    };
+    let len = (boot_info.ramdisk_len as usize).min(4096);
+    // SAFETY: the bootloader mapped the ramdisk at `addr` for `ramdisk_len`
+    // bytes and never reuses it; we only read it.
+    let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, len) };
+    let text = core::str::from_utf8(bytes).unwrap_or("");
+    alloc::string::String::from(text.trim_matches(char::from(0)).trim())
+}

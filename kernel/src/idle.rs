@@ -1,0 +1,20 @@
+//! What the bootstrap processor does when there is nothing else: drain the
+//! machine-check records, then sleep until the next interrupt. A producer in
+//! exception context wakes it with an IPI, so records are handled at once,
+//! not on the next tick.
+
+use x86_64::instructions::interrupts;
+
+pub fn run() -> ! {
+    loop {
+        crate::mca::consumer::drain();
+        interrupts::disable();
+        if crate::mca::consumer::pending() {
+            interrupts::enable();
+            continue;
+        }
+        // `sti; hlt` as one step: an interrupt between the check and the
+        // halt still wakes us.
+        interrupts::enable_and_hlt();
+    }
+}

@@ -1,0 +1,23 @@
+//! The kernel heap: a linked-list allocator over one block of RAM taken from
+//! the boot memory map and reached through the physical-memory mapping.
+//!
+//! Interrupt and exception handlers never allocate (the #MC path writes into
+//! preallocated rings), so the heap lock cannot be re-entered.
+
+use linked_list_allocator::LockedHeap;
+
+#[global_allocator]
+static HEAP: LockedHeap = LockedHeap::empty();
+
+/// Hands `[start, start + size)` (virtual, writable, unused) to the heap.
+pub fn init(start: u64, size: u64) {
+    // SAFETY: the caller gives RAM that the memory map called usable, that is
+    // mapped writable, and that nothing else uses; this runs once.
+    unsafe { HEAP.lock().init(start as *mut u8, size as usize) }
+}
+
+/// (used, free) bytes.
+pub fn usage() -> (usize, usize) {
+    let h = HEAP.lock();
+    (h.used(), h.free())
+}

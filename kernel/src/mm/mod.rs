@@ -1,0 +1,6 @@
+//! Memory: the physical frame allocator (which also keeps poisoned and
+//! offlined pages out of circulation for good) and the kernel heap.
+
+pub mod frame;
+#[cfg(target_os = "none")]
+pub mod heap;

@@ -1,0 +1,30 @@
+//! The NMI handler. NMIs are how one CPU reaches the others when they may
+//! have interrupts off: to stop them on panic, and to make them enter the
+//! machine-check handler for a software broadcast.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use x86_64::structures::idt::InterruptStackFrame;
+
+static STOP: AtomicBool = AtomicBool::new(false);
+/// NMIs that nobody claimed (Linux: "NMI received for unknown reason").
+static UNKNOWN: AtomicU64 = AtomicU64::new(0);
+
+/// From now on every CPU that takes an NMI halts in it.
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+pub fn handle(frame: &mut InterruptStackFrame) {
+    if STOP.load(Ordering::SeqCst) {
+        crate::qemu::halt_forever();
+    }
+    if crate::mca::handler::nmi_broadcast_pending() {
+        crate::mca::handler::machine_check(frame);
+        return;
+    }
+    UNKNOWN.fetch_add(1, Ordering::Relaxed);
+}
+
+pub fn unknown_count() -> u64 {
+    UNKNOWN.load(Ordering::Relaxed)
+}

@@ -1,0 +1,61 @@
+//! The panic path: print the reason once, stop the other CPUs with NMIs,
+//! and end the run (QEMU) or halt (real hardware).
+
+use crate::qemu::{self, ExitCode};
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// The CPU (plus one) that is panicking; 0 while nobody is.
+static PANICKING: AtomicU32 = AtomicU32::new(0);
+
+/// Makes the caller the one CPU that panics; others halt here.
+fn claim() {
+    x86_64::instructions::interrupts::disable();
+    let me = crate::arch::x86_64::percpu::cpu_index_or_zero() + 1;
+    if let Err(owner) = PANICKING.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst) {
+        if owner != me {
+            qemu::halt_forever();
+        }
+        // A panic inside the panic path: stop at once.
+        qemu::exit(ExitCode::Panic);
+    }
+}
+
+/// True once some CPU has begun to panic.
+pub fn in_progress() -> bool {
+    PANICKING.load(Ordering::Relaxed) != 0
+}
+
+/// Stops every other CPU: they take an NMI and halt in it.
+pub fn stop_other_cpus() {
+    crate::nmi::request_stop();
+    if crate::smp::others_started() {
+        crate::arch::x86_64::apic::send_ipi(
+            crate::arch::x86_64::apic::Dest::AllButSelf,
+            crate::arch::x86_64::apic::Delivery::Nmi,
+        );
+        // Give them a moment to take the NMI before the run ends.
+        crate::arch::x86_64::tsc::delay_us(1000);
+    }
+}
+
+/// Ends the run after a machine-check decision to panic. The caller has
+/// already printed every record.
+pub fn machine_check_panic(reason: &str) -> ! {
+    claim();
+    crate::error!("Kernel panic - not syncing: Fatal machine check: {reason}");
+    stop_other_cpus();
+    qemu::exit(ExitCode::MachineCheckPanic)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    claim();
+    crate::console::force_unlock();
+    crate::error!(
+        "KERNEL PANIC on cpu{}: {}",
+        crate::arch::x86_64::percpu::cpu_index_or_zero(),
+        info
+    );
+    stop_other_cpus();
+    qemu::exit(ExitCode::Panic)
+}
