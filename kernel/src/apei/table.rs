@@ -155,7 +155,7 @@ impl SdtHeader {
                 value: h.length as u64,
             });
         }
-        let body = table.get(..len).ok_or(ParseError::Truncated {
+        let body = table.get(..len).ok_or_else(|| ParseError::Truncated {
             offset: table.len(),
             needed: len - table.len(),
         })?;
@@ -247,6 +247,15 @@ mod tests {
             SdtHeader::parse_checked(&lie),
             Err(ParseError::BadLength { .. })
         ));
+    }
+
+    #[test]
+    fn trailing_bytes_beyond_the_length_are_ignored() {
+        let mut t = make_table(b"HEST", 1, &[0; 4]);
+        let len = t.len();
+        t.extend_from_slice(&[0xAA; 100]);
+        let (_, body) = SdtHeader::parse_checked(&t).unwrap();
+        assert_eq!(body.len(), len);
     }
 
     #[test]
