@@ -48,6 +48,7 @@ fn heap_region(boot_info: &BootInfo) -> Option<(u64, u64)> {
 }
 
 pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
+    tsc::mark_boot();
     let serial = console::serial::init();
     let Some(offset) = boot_info.physical_memory_offset.into_option() else {
         qemu::halt_forever();

@@ -13,10 +13,14 @@ pub fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
-/// Measures the TSC rate. Falls back to an assumed 2 GHz (and says so) when
-/// the machine has no working PIT.
-pub fn calibrate() -> u64 {
+/// Marks the kernel's time zero (call first thing at entry).
+pub fn mark_boot() {
     TSC_AT_BOOT.store(rdtsc(), Ordering::SeqCst);
+}
+
+/// Measures the TSC rate. Falls back to an assumed 2 GHz when the machine has
+/// no working PIT.
+pub fn calibrate() -> u64 {
     let khz = match super::pit::measure(20, rdtsc) {
         Some((a, b)) if b > a => (b - a) / 20,
         _ => 2_000_000,
@@ -29,7 +33,7 @@ pub fn khz() -> u64 {
     TSC_KHZ.load(Ordering::Relaxed)
 }
 
-/// Microseconds since calibration (0 before it).
+/// Microseconds since kernel entry (0 until the TSC is calibrated).
 pub fn now_us() -> u64 {
     let khz = TSC_KHZ.load(Ordering::Relaxed);
     if khz == 0 {
