@@ -54,7 +54,10 @@ fn main() {
     }
     let cmd = words.remove(0);
     let mut a = Args { words };
-    let kernel = PathBuf::from(a.take("--kernel").unwrap_or_else(|| die("--kernel ELF is required")));
+    let kernel = PathBuf::from(
+        a.take("--kernel")
+            .unwrap_or_else(|| die("--kernel ELF is required")),
+    );
     let out = PathBuf::from(a.take("--out").unwrap_or_else(|| "target/images".into()));
     let cmdline = a.take("--cmdline").unwrap_or_default();
     let fw = a.take("--firmware").unwrap_or_else(|| "bios".into());
@@ -75,7 +78,8 @@ fn main() {
         "run" => {
             let firmware = Firmware::parse(&fw).unwrap_or_else(|| die("--firmware bios|uefi"));
             let img_dir = out.join(format!("run-{}", firmware.name()));
-            let image = image::build(&kernel, &cmdline, firmware, &img_dir).unwrap_or_else(|e| die(&e));
+            let image =
+                image::build(&kernel, &cmdline, firmware, &img_dir).unwrap_or_else(|e| die(&e));
             let mut o = Options::new(firmware, image, img_dir);
             if let Some(n) = a.take("--cpus") {
                 o.cpus = n.parse().unwrap_or_else(|_| die("--cpus takes a number"));
@@ -169,8 +173,14 @@ fn run(o: &Options) -> i32 {
         o.cpus,
         o.cpu,
         o.mem,
-        o.qmp.as_ref().map(|q| format!(", QMP {}", q.display())).unwrap_or_default(),
-        o.erst.as_ref().map(|e| format!(", ERST {}", e.display())).unwrap_or_default(),
+        o.qmp
+            .as_ref()
+            .map(|q| format!(", QMP {}", q.display()))
+            .unwrap_or_default(),
+        o.erst
+            .as_ref()
+            .map(|e| format!(", ERST {}", e.display()))
+            .unwrap_or_default(),
     );
     let term = TerminalMode::enter();
     let mut child = match qemu::spawn(o, Stdio::piped(), Stdio::inherit()) {
@@ -210,6 +220,10 @@ fn run(o: &Options) -> i32 {
     };
     qemu::kill_group(&mut child);
     drop(term);
-    eprintln!("boot: {} (exit status {})", kind.describe(), kind.exit_code());
+    eprintln!(
+        "boot: {} (exit status {})",
+        kind.describe(),
+        kind.exit_code()
+    );
     kind.exit_code()
 }

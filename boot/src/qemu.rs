@@ -146,9 +146,7 @@ pub fn args(o: &Options) -> Result<Vec<String>, String> {
                 })?;
             }
             a.push("-drive".into());
-            a.push(format!(
-                "if=pflash,format=raw,readonly=on,file={OVMF_CODE}"
-            ));
+            a.push(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"));
             a.push("-drive".into());
             a.push(format!("if=pflash,format=raw,file={}", vars.display()));
         }
@@ -174,7 +172,9 @@ pub fn spawn(o: &Options, stdin: Stdio, stdout: Stdio) -> Result<Child, String> 
         });
     }
     cmd.spawn().map_err(|e| {
-        format!("starting qemu-system-x86_64: {e} (install the `qemu-system-x86` package: make setup)")
+        format!(
+            "starting qemu-system-x86_64: {e} (install the `qemu-system-x86` package: make setup)"
+        )
     })
 }
 
@@ -237,7 +237,8 @@ impl ExitKind {
             ExitKind::KernelPanic => "kernel panic".into(),
             ExitKind::MachineCheckPanic => "machine-check panic".into(),
             ExitKind::NoExitCode => {
-                "QEMU stopped without the kernel's exit code (guest reset/triple fault, or quit)".into()
+                "QEMU stopped without the kernel's exit code (guest reset/triple fault, or quit)"
+                    .into()
             }
             ExitKind::QemuError(c) => format!("QEMU failed (exit status {c})"),
             ExitKind::Killed => "QEMU was killed".into(),
@@ -266,11 +267,16 @@ mod tests {
         o.erst = Some(dir.join("erst.bin"));
         o.extra = vec!["-S".into()];
         let a = args(&o).unwrap().join(" ");
-        assert!(a.contains("-machine q35 -smp 4 -m 512M -cpu max,vendor=GenuineIntel,family=6,model=85,stepping=4"));
+        assert!(a.contains(
+            "-machine q35 -smp 4 -m 512M -cpu max,vendor=GenuineIntel,family=6,model=85,stepping=4"
+        ));
         assert!(a.contains("isa-debug-exit,iobase=0xf4,iosize=0x04"));
         assert!(a.contains("acpi-erst,memdev=erstnvram"));
         assert!(a.contains("size=0x10000"));
-        assert!(a.contains(&format!("unix:{},server=on,wait=off", dir.join("qmp.sock").display())));
+        assert!(a.contains(&format!(
+            "unix:{},server=on,wait=off",
+            dir.join("qmp.sock").display()
+        )));
         assert!(a.ends_with("format=raw,file=/x/bios.img -S"));
         assert!(!a.contains("pflash"));
     }
@@ -284,6 +290,9 @@ mod tests {
         assert_eq!(ExitKind::from_status(st(37)).exit_code(), 2);
         assert_eq!(ExitKind::from_status(st(0)).exit_code(), 3);
         assert_eq!(ExitKind::from_status(st(1)).exit_code(), 4);
-        assert_eq!(ExitKind::from_status(ExitStatus::from_raw(9)), ExitKind::Killed);
+        assert_eq!(
+            ExitKind::from_status(ExitStatus::from_raw(9)),
+            ExitKind::Killed
+        );
     }
 }

@@ -133,6 +133,19 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         per_ms
     );
     CONFIG.call_once(|| Mutex::new(config.clone()));
+    crate::smp::mark_online(0, bsp_apic);
+
+    // Machine checks: rings and subscribers first, then this CPU's banks.
+    crate::mca::state::init(
+        percpu::MAX_CPUS,
+        config.ring_capacity,
+        config.tolerant,
+        config.monarch_timeout_us,
+        config.poll_ms,
+    );
+    crate::mca::consumer::subscribe(crate::mca::recovery::subscriber());
+    crate::mca::init::init_cpu(0, bsp_apic);
+
     apic::start_timer(crate::timer::TICK_MS);
     x86_64::instructions::interrupts::enable();
 

@@ -171,7 +171,8 @@ impl Config {
             "mce.ring_capacity" => {
                 self.ring_capacity = parse_u64(value)
                     .filter(|v| (1..=65536).contains(v))
-                    .ok_or_else(|| bad("1..65536 records"))? as usize
+                    .ok_or_else(|| bad("1..65536 records"))?
+                    as usize
             }
             "einj" => self.einj = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "log" => {
@@ -251,7 +252,10 @@ mod tests {
         assert_eq!(c.log, LogLevel::Info);
         assert!(c.einj, "good words after bad ones still apply");
         assert_eq!(p.len(), 5);
-        assert_eq!(format!("{}", p[0]), "mce.tolerant=7: expected 0..3, ignored");
+        assert_eq!(
+            format!("{}", p[0]),
+            "mce.tolerant=7: expected 0..3, ignored"
+        );
         assert_eq!(p[1], Problem::UnknownKey("bogus".into()));
         assert_eq!(p[2], Problem::NotKeyValue("lonely".into()));
         assert!(matches!(&p[3], Problem::BadValue { key, .. } if key == "log"));

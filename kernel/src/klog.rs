@@ -24,6 +24,8 @@ pub fn enabled(level: LogLevel) -> bool {
 struct Prefixed<'a> {
     out: &'a mut dyn Write,
     tag: &'static str,
+    /// Written after the tag on every line (e.g. `mce: `).
+    extra: &'a str,
     stamp_us: u64,
     at_line_start: bool,
 }
@@ -34,10 +36,11 @@ impl Write for Prefixed<'_> {
             if self.at_line_start {
                 write!(
                     self.out,
-                    "[{:5}.{:06}] {}",
+                    "[{:5}.{:06}] {}{}",
                     self.stamp_us / 1_000_000,
                     self.stamp_us % 1_000_000,
-                    self.tag
+                    self.tag,
+                    self.extra
                 )?;
             }
             self.out.write_str(piece)?;
@@ -58,6 +61,14 @@ fn tag(level: LogLevel) -> &'static str {
 
 /// Prints one message (possibly several lines) at `level`.
 pub fn log(level: LogLevel, args: fmt::Arguments) {
+    log_with(level, "", |w| {
+        let _ = w.write_fmt(args);
+    });
+}
+
+/// Prints what `f` writes at `level` as one message, every line carrying
+/// the timestamp and `line_prefix`; other CPUs' output does not interleave.
+pub fn log_with(level: LogLevel, line_prefix: &str, f: impl FnOnce(&mut dyn Write)) {
     if !enabled(level) {
         return;
     }
@@ -66,10 +77,11 @@ pub fn log(level: LogLevel, args: fmt::Arguments) {
         let mut p = Prefixed {
             out: w,
             tag: tag(level),
+            extra: line_prefix,
             stamp_us,
             at_line_start: true,
         };
-        let _ = p.write_fmt(args);
+        f(&mut p);
         if !p.at_line_start {
             let _ = p.out.write_str("\n");
         }

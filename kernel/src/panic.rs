@@ -7,23 +7,19 @@ use core::sync::atomic::{AtomicU32, Ordering};
 /// The CPU (plus one) that is panicking; 0 while nobody is.
 static PANICKING: AtomicU32 = AtomicU32::new(0);
 
-/// Makes the caller the one CPU that panics; others halt here.
-fn claim() {
+/// Makes the caller the one CPU that panics; any other CPU halts here.
+/// Returns false if the caller had already claimed it.
+pub fn claim() -> bool {
     x86_64::instructions::interrupts::disable();
     let me = crate::arch::x86_64::percpu::cpu_index_or_zero() + 1;
-    if let Err(owner) = PANICKING.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst) {
-        if owner != me {
-            qemu::halt_forever();
-        }
-        // A panic inside the panic path: stop at once.
-        qemu::exit(ExitCode::Panic);
+    match PANICKING.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => true,
+        Err(owner) if owner == me => false,
+        Err(_) => qemu::halt_forever(),
     }
 }
 
-/// True once some CPU has begun to panic.
-pub fn in_progress() -> bool {
-    PANICKING.load(Ordering::Relaxed) != 0
-}
+static NESTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Stops every other CPU: they take an NMI and halt in it.
 pub fn stop_other_cpus() {
@@ -49,7 +45,10 @@ pub fn machine_check_panic(reason: &str) -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    claim();
+    if !claim() && NESTED.swap(true, Ordering::SeqCst) {
+        // A panic while printing a panic: stop at once.
+        qemu::exit(ExitCode::Panic);
+    }
     crate::console::force_unlock();
     crate::error!(
         "KERNEL PANIC on cpu{}: {}",

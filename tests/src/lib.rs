@@ -20,7 +20,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root (tests/ is one level below it).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The release kernel ELF, built once per test process if needed (`make
@@ -141,8 +144,8 @@ impl Vm {
         q.qmp = Some(qmp_path.clone());
         q.erst = Some(o.erst.clone().unwrap_or_else(|| dir.join("erst.bin")));
         q.extra = o.extra.clone();
-        let mut child = boot::qemu::spawn(&q, Stdio::piped(), Stdio::piped())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut child =
+            boot::qemu::spawn(&q, Stdio::piped(), Stdio::piped()).unwrap_or_else(|e| panic!("{e}"));
         let console = Arc::new((Mutex::new(Console::default()), Condvar::new()));
         let out = child.stdout.take().unwrap();
         let c2 = console.clone();
@@ -209,9 +212,7 @@ impl Vm {
     pub fn expect_line(&mut self, pattern: &str, timeout: Duration) -> String {
         match self.wait_line(pattern, timeout) {
             Some(l) => l,
-            None => self.fail(&format!(
-                "no line matching /{pattern}/ within {timeout:?}"
-            )),
+            None => self.fail(&format!("no line matching /{pattern}/ within {timeout:?}")),
         }
     }
 
@@ -243,7 +244,10 @@ impl Vm {
     /// Every line so far that matches `pattern` (from the start).
     pub fn grep(&self, pattern: &str) -> Vec<String> {
         let re = Regex::new(pattern).expect("valid regex");
-        self.lines().into_iter().filter(|l| re.is_match(l)).collect()
+        self.lines()
+            .into_iter()
+            .filter(|l| re.is_match(l))
+            .collect()
     }
 
     /// Index of the next line `expect_line` will look at.
@@ -365,7 +369,10 @@ impl Qmp {
 
     fn read(&mut self) -> Result<Value, String> {
         let mut line = String::new();
-        let n = self.reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        let n = self
+            .reader
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
         if n == 0 {
             return Err("QMP connection closed".into());
         }

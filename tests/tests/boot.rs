@@ -11,7 +11,10 @@ fn boots_to_ready(firmware: Firmware) {
         VmOptions::default().firmware(firmware),
     );
     let out = vm.output();
-    assert!(out.contains("booting on GenuineIntel family 0x6 model 0x55 stepping 4"), "{out}");
+    assert!(
+        out.contains("booting on GenuineIntel family 0x6 model 0x55 stepping 4"),
+        "{out}"
+    );
     assert!(out.contains("hypervisor: TCGTCGTCGTCG"), "{out}");
     assert!(out.contains(
         "config: mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.poll_ms=1000 mce.ring_capacity=64 einj=off log=info"
@@ -41,7 +44,10 @@ fn configuration_problems_are_reported_and_ignored() {
         VmOptions::default().cmdline("mce.tolerant=9 bogus=1 lonely mce.poll_ms=250 log=debug"),
     );
     let out = vm.output();
-    assert!(out.contains("config: mce.tolerant=9: expected 0..3, ignored"), "{out}");
+    assert!(
+        out.contains("config: mce.tolerant=9: expected 0..3, ignored"),
+        "{out}"
+    );
     assert!(out.contains("config: unknown key 'bogus' ignored"));
     assert!(out.contains("config: 'lonely' is not key=value, ignored"));
     assert!(out.contains("config: mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.poll_ms=250 mce.ring_capacity=64 einj=off log=debug"));
@@ -60,10 +66,16 @@ fn panic_ends_the_run_with_the_failure_code() {
 
 #[test]
 fn unexpected_exception_ends_the_run_with_the_failure_code() {
-    let mut vm = Vm::start("boot-exception", VmOptions::default().cmdline("test=exception"));
+    let mut vm = Vm::start(
+        "boot-exception",
+        VmOptions::default().cmdline("test=exception"),
+    );
     assert_eq!(vm.exit_status(BOOT), ExitKind::KernelPanic);
     let out = vm.output();
-    assert!(out.contains("EXCEPTION: #UD invalid opcode on cpu0"), "{out}");
+    assert!(
+        out.contains("EXCEPTION: #UD invalid opcode on cpu0"),
+        "{out}"
+    );
     assert!(out.contains("KERNEL PANIC on cpu0: panicked at"));
     assert!(out.contains("unhandled CPU exception: #UD invalid opcode"));
 }

@@ -59,8 +59,8 @@ impl Screen {
                 if self.col >= self.cols() {
                     self.newline();
                 }
-                let glyph = get_raster(c, WEIGHT, HEIGHT)
-                    .or_else(|| get_raster('?', WEIGHT, HEIGHT));
+                let glyph =
+                    get_raster(c, WEIGHT, HEIGHT).or_else(|| get_raster('?', WEIGHT, HEIGHT));
                 if let Some(g) = glyph {
                     for (y, line) in g.raster().iter().enumerate() {
                         for (x, &v) in line.iter().enumerate() {

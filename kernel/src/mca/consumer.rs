@@ -1,7 +1,169 @@
-//! The record consumer (filled in by the machine-check core).
+//! The record consumer: runs in normal context (the bootstrap processor's
+//! idle loop), drains every CPU's ring, prints each record decoded and as
+//! `mcelog --ascii` lines, counts it, and hands it to the subscribers whose
+//! filters match (recovery, the error collector, triggers). Producers in
+//! #MC, NMI, poll or interrupt context wake it with an IPI, so records are
+//! handled at once rather than on the next tick.
 
-pub fn drain() {}
+use super::decode::{self, ASCII_LINE_PREFIX};
+use super::handler::CpuList;
+use super::notify::{Registry, Subscriber};
+use super::record::{MceRecord, Severity};
+use super::state::RINGS;
+use crate::arch::x86_64::apic::{self, Delivery, Dest};
+use crate::arch::x86_64::idt::vector;
+use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::tsc;
+use crate::config::LogLevel;
+use crate::klog;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use spin::Mutex;
+
+/// The CPU that runs the consumer.
+const CONSUMER_CPU: u32 = 0;
+
+static PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Subscribers to decoded records.
+pub static SUBSCRIBERS: Mutex<Registry> = Mutex::new(Registry::new());
+
+/// Counts kept by the consumer (normal context only).
+pub struct Stats {
+    /// Records per severity (index = Severity as u8).
+    pub by_severity: [u64; 8],
+    pub by_cpu: [u64; MAX_CPUS],
+    pub total: u64,
+    /// Drops already reported, per CPU.
+    reported_drops: [u64; MAX_CPUS],
+}
+
+pub static STATS: Mutex<Stats> = Mutex::new(Stats {
+    by_severity: [0; 8],
+    by_cpu: [0; MAX_CPUS],
+    total: 0,
+    reported_drops: [0; MAX_CPUS],
+});
+
+/// "Machine check events logged", at most twice a minute (as Linux).
+static NOTICE_WINDOW_START_US: AtomicU64 = AtomicU64::new(0);
+static NOTICES_IN_WINDOW: AtomicU64 = AtomicU64::new(0);
+const NOTICE_WINDOW_US: u64 = 60_000_000;
+const NOTICE_BURST: u64 = 2;
+
+/// Marks records as waiting and wakes the consumer CPU (any context).
+pub fn wake() {
+    PENDING.store(true, Ordering::SeqCst);
+    if percpu::current().index != CONSUMER_CPU {
+        if let Some(apic_id) = crate::smp::apic_id_of(CONSUMER_CPU) {
+            apic::send_ipi(Dest::Apic(apic_id), Delivery::Fixed(vector::WAKE));
+        }
+    }
+}
 
 pub fn pending() -> bool {
-    false
+    PENDING.load(Ordering::SeqCst)
+}
+
+pub fn subscribe(s: Subscriber) {
+    SUBSCRIBERS.lock().subscribe(s);
+}
+
+/// Drains every ring and handles each record. Normal context only.
+pub fn drain() {
+    PENDING.store(false, Ordering::SeqCst);
+    let Some(rings) = RINGS.get() else { return };
+    let mut handled = 0;
+    rings.drain(|_, rec| {
+        handle(&rec);
+        handled += 1;
+    });
+    if handled > 0 {
+        notice();
+    }
+    report_drops();
+}
+
+fn handle(rec: &MceRecord) {
+    {
+        let mut s = STATS.lock();
+        s.total += 1;
+        s.by_severity[rec.severity as usize] += 1;
+        if let Some(c) = s.by_cpu.get_mut(rec.cpu as usize) {
+            *c += 1;
+        }
+    }
+    print_record(rec);
+    // Subscribers run with the registry locked; they must not subscribe.
+    SUBSCRIBERS.lock().notify(rec);
+}
+
+/// Prints a record decoded, then as `mcelog --ascii` input.
+pub fn print_record(rec: &MceRecord) {
+    let level = match rec.severity {
+        Severity::NoError | Severity::Keep | Severity::Some => LogLevel::Info,
+        Severity::Deferred | Severity::ActionOptional => LogLevel::Warn,
+        _ => LogLevel::Error,
+    };
+    klog::log_with(level, "mce: ", |w| {
+        let _ = decode::write_decoded(rec, w);
+    });
+    klog::log_with(level, ASCII_LINE_PREFIX, |w| {
+        let _ = decode::write_ascii(rec, w);
+    });
+}
+
+fn notice() {
+    let now = tsc::now_us();
+    let start = NOTICE_WINDOW_START_US.load(Ordering::Relaxed);
+    if now.saturating_sub(start) >= NOTICE_WINDOW_US || start == 0 {
+        NOTICE_WINDOW_START_US.store(now.max(1), Ordering::Relaxed);
+        NOTICES_IN_WINDOW.store(0, Ordering::Relaxed);
+    }
+    if NOTICES_IN_WINDOW.fetch_add(1, Ordering::Relaxed) < NOTICE_BURST {
+        crate::info!("mce: [Hardware Error]: Machine check events logged");
+    }
+}
+
+/// Reports records that could not be stored since the last report.
+fn report_drops() {
+    let Some(rings) = RINGS.get() else { return };
+    let mut s = STATS.lock();
+    for (cpu, dropped) in rings.dropped_per_cpu() {
+        let Some(seen) = s.reported_drops.get_mut(cpu) else {
+            continue;
+        };
+        if dropped > *seen {
+            crate::warn!(
+                "mce: cpu{cpu}: {} record(s) lost: ring full (capacity {}, {} lost in all)",
+                dropped - *seen,
+                rings.ring(cpu).map_or(0, |r| r.capacity()),
+                dropped
+            );
+            *seen = dropped;
+        }
+    }
+}
+
+/// The machine-check panic path: print every CPU's records exactly once
+/// (the rings hand each record out once), then stop the other CPUs and end
+/// the run. Called from #MC context by the CPU that decided.
+pub fn panic_dump_and_stop(reason: &str) -> ! {
+    // One CPU prints; any other that decides the same halts here.
+    crate::panic::claim();
+    crate::console::force_unlock();
+    crate::error!("mce: [Hardware Error]: {reason}: printing all machine-check records");
+    if let Some(rings) = RINGS.get() {
+        let mut cpus = 0u64;
+        rings.drain(|cpu, rec| {
+            cpus |= 1 << cpu;
+            print_record(&rec);
+        });
+        crate::error!("mce: records printed from CPUs {}", CpuList(cpus));
+    }
+    crate::panic::machine_check_panic(reason)
+}
+
+/// Whether a record was ever dropped on any CPU (for statistics).
+pub fn total_dropped() -> u64 {
+    RINGS.get().map_or(0, |r| r.total_dropped())
 }

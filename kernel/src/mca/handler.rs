@@ -1,11 +1,246 @@
-//! The #MC exception handler (filled in by the machine-check core).
+//! The #MC exception handler, in the shape of Linux's do_machine_check():
+//! gather every bank, grade it, meet the other CPUs (unless the event is
+//! local), log in arrival order, let the Monarch decide for all, clear the
+//! banks and MCIP, then either panic (after printing every record) or return
+//! and leave recovery to normal context.
+//!
+//! It runs on its own IST stack with interrupts off. It never allocates and
+//! takes no lock: records go into this CPU's lock-free ring and the consumer
+//! is woken with an IPI.
 
+use super::banks;
+use super::grade::{context_of, grade_exception};
+use super::record::{CpuVendor, MceRecord, Severity, Source};
+use super::regs::{self, mcg_status};
+use super::rendezvous::{Phase, Rendezvous};
+use super::severity::{decide, Context, Decision};
+use super::state;
+use crate::arch::x86_64::msr::HwMsr;
+use crate::arch::x86_64::percpu;
+use crate::arch::x86_64::tsc::TscClock;
+use crate::mca::msr::Msr;
+use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::structures::idt::InterruptStackFrame;
 
-pub fn machine_check(_frame: &mut InterruptStackFrame) {
-    panic!("machine check");
+/// The machine-check rendezvous shared by all CPUs.
+pub static RENDEZVOUS: Rendezvous = Rendezvous::new();
+
+/// CPUs asked to enter the handler through an NMI (software broadcast).
+static NMI_BROADCAST: AtomicU64 = AtomicU64::new(0);
+
+/// What one pass over this CPU's banks found.
+#[derive(Clone, Copy)]
+struct Scan {
+    worst: Severity,
+    msg: &'static str,
+    /// The severity-table rule of the worst error, if any.
+    rule: Option<usize>,
 }
 
+/// Grades (and, when `log` is set, logs and clears) every bank.
+fn scan_banks(
+    msr: &HwMsr,
+    cpu: usize,
+    template: &MceRecord,
+    ctx: Context,
+    log: bool,
+    no_way_out: bool,
+) -> Scan {
+    let cap = state::mcgcap(cpu);
+    let ignored = state::CPUS[cpu].ignored.load(Ordering::Relaxed);
+    let mut s = Scan {
+        worst: Severity::NoError,
+        msg: "No error found",
+        rule: None,
+    };
+    for bank in 0..cap.banks().min(64) {
+        if ignored & (1 << bank) != 0 {
+            continue;
+        }
+        let Some(mut rec) = banks::read_bank(msr, bank, template) else {
+            continue;
+        };
+        let (g, rule) = grade_exception(&rec, ctx);
+        rec.severity = g.severity;
+        if g.severity > s.worst {
+            s.worst = g.severity;
+            s.msg = g.msg;
+            s.rule = rule;
+        }
+        if !log {
+            continue;
+        }
+        // Corrected and UCNA errors belong to the poller unless the machine
+        // is going down (then everything is logged now).
+        if matches!(g.severity, Severity::Keep | Severity::Deferred) && !no_way_out {
+            continue;
+        }
+        state::log(cpu, rec);
+        banks::clear_bank(msr, bank);
+    }
+    s
+}
+
+/// Entry from the IDT (vector 18), from the NMI handler (software broadcast)
+/// and from the fixed-vector broadcast IPI.
+pub fn machine_check(frame: &mut InterruptStackFrame) {
+    let cpu = percpu::current().index as usize;
+    state::EXCEPTIONS[cpu].fetch_add(1, Ordering::Relaxed);
+    NMI_BROADCAST.fetch_and(!(1u64 << cpu), Ordering::SeqCst);
+    let msr = HwMsr;
+    let mcgstatus = msr.read(regs::IA32_MCG_STATUS);
+    let rip = frame.instruction_pointer.as_u64();
+    let cs = frame.code_segment.0;
+    let ctx = context_of(cs, crate::mca::fixup::has_fixup(rip));
+
+    let mut template = state::template(cpu, mcgstatus, Source::Exception);
+    if mcgstatus & (mcg_status::RIPV | mcg_status::EIPV) != 0 {
+        template.ip = rip;
+        template.cs = cs;
+    }
+
+    // Phase 0: would any bank forbid returning? (Linux's mce_no_way_out.)
+    let pre = scan_banks(&msr, cpu, &template, ctx, false, false);
+    let mut no_way_out = pre.worst >= Severity::Panic;
+
+    // AMD signals every #MC locally; Intel says so with MCG_STATUS.LMCE_S.
+    let vendor = template.cpuvendor;
+    let local = vendor == CpuVendor::Amd
+        || mcgstatus & mcg_status::LMCE_S != 0
+        || crate::smp::online_count() == 1;
+    let timeout = state::MONARCH_TIMEOUT_US.load(Ordering::Relaxed);
+    let clock = TscClock;
+
+    let mut timed_out = false;
+    let (worst, msg) = if local {
+        let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
+        (s.worst, s.msg)
+    } else {
+        match RENDEZVOUS.start(
+            cpu as u32,
+            crate::smp::online_mask(),
+            no_way_out,
+            &clock,
+            timeout,
+        ) {
+            Ok(order) => {
+                if let Err(t) = RENDEZVOUS.wait_turn(&order, &clock, timeout) {
+                    timed_out = true;
+                    report_timeout(cpu, t.phase, t.missing);
+                }
+                let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
+                RENDEZVOUS.report(&order, s.worst);
+                WORST_RULE[cpu].store(s.rule.map_or(0, |r| r as u64 + 1), Ordering::SeqCst);
+                match RENDEZVOUS.end(order, &clock, timeout) {
+                    Ok(out) => {
+                        no_way_out |= out.global_no_way_out;
+                        (out.worst, worst_msg(vendor, out.worst_cpu, s.msg))
+                    }
+                    Err(t) => {
+                        timed_out = true;
+                        report_timeout(cpu, t.phase, t.missing);
+                        no_way_out |= t.outcome.global_no_way_out;
+                        (t.outcome.worst.max(s.worst), s.msg)
+                    }
+                }
+            }
+            Err(t) => {
+                // Could not meet the others: handle our own banks alone.
+                timed_out = true;
+                report_timeout(cpu, t.phase, t.missing);
+                let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
+                (t.outcome.worst.max(s.worst), s.msg)
+            }
+        }
+    };
+
+    let tolerant = state::TOLERANT.load(Ordering::Relaxed);
+    let mut decision = decide(worst, tolerant, no_way_out, timed_out);
+    if let Decision::Panic(_) = decision {
+        if worst >= Severity::Panic {
+            decision = Decision::Panic(msg);
+        }
+    }
+    // MCIP with nothing worse than "keep" found anywhere: some external
+    // agent, or a CPU that could not log; nothing here explains the #MC.
+    // Linux panics ("from unknown source").
+    if mcgstatus & mcg_status::MCIP != 0 && worst <= Severity::Keep && tolerant < 3 {
+        decision = Decision::Panic("Machine check from unknown source");
+    }
+    // Without RIPV the interrupted kernel code cannot be resumed.
+    if mcgstatus & mcg_status::MCIP != 0
+        && mcgstatus & mcg_status::RIPV == 0
+        && ctx != Context::User
+        && tolerant < 3
+    {
+        decision = Decision::Panic("Neither restart nor error IP (RIPV clear)");
+    }
+
+    if let Decision::Panic(reason) = decision {
+        // Only the Monarch (or a CPU that could not meet the others) ends
+        // the machine; the others wait to be stopped by its NMI.
+        crate::mca::consumer::panic_dump_and_stop(reason);
+    }
+
+    // Recovery work (poisoning pages, killing tasks) runs in normal context:
+    // the records are in the ring; the consumer hands them to subscribers.
+    msr.write(regs::IA32_MCG_STATUS, 0);
+    crate::mca::consumer::wake();
+}
+
+/// Per CPU, the severity-table rule (plus one; 0 for none) of its worst
+/// error in the current rendezvous, so every CPU can name the reason of the
+/// CPU that had the worst error.
+static WORST_RULE: [AtomicU64; percpu::MAX_CPUS] = [const { AtomicU64::new(0) }; percpu::MAX_CPUS];
+
+fn worst_msg(vendor: CpuVendor, worst_cpu: Option<u32>, own: &'static str) -> &'static str {
+    let rule = worst_cpu
+        .and_then(|c| WORST_RULE.get(c as usize))
+        .map_or(0, |a| a.load(Ordering::SeqCst));
+    match rule {
+        0 => own,
+        r => super::grade::rule_message(vendor, r as usize - 1).unwrap_or(own),
+    }
+}
+
+/// Names the CPUs that did not arrive, finish or release in time. Printed
+/// directly (no allocation, no lock wait: the console re-enters).
+fn report_timeout(cpu: usize, phase: Phase, missing: u64) {
+    crate::error!(
+        "mce: cpu{cpu}: timeout in machine-check rendezvous ({phase:?}): CPUs not responding: {}",
+        CpuList(missing)
+    );
+}
+
+/// Prints a CPU mask as `1,3,5`.
+pub struct CpuList(pub u64);
+
+impl core::fmt::Display for CpuList {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut first = true;
+        for i in 0..64 {
+            if self.0 & (1 << i) != 0 {
+                if !first {
+                    f.write_str(",")?;
+                }
+                write!(f, "{i}")?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
+/// Asks `cpus` to enter the #MC handler through NMIs (software broadcast).
+pub fn request_nmi_broadcast(cpus: u64) {
+    NMI_BROADCAST.fetch_or(cpus, Ordering::SeqCst);
+}
+
+/// True if this CPU was asked to enter the handler by NMI.
 pub fn nmi_broadcast_pending() -> bool {
-    false
+    let cpu = percpu::current().index;
+    NMI_BROADCAST.load(Ordering::SeqCst) & (1 << cpu) != 0
 }

@@ -1,5 +1,92 @@
-//! Periodic polling of the banks (filled in by the machine-check core).
+//! Periodic polling of the banks for corrected and UCNA errors, on every
+//! CPU from its timer tick, with an adaptive interval: halved after errors,
+//! doubled when quiet, between one tick and `mce.poll_ms`. The CMCI handler
+//! uses the same bank scan.
 
-pub fn on_tick(_cpu: usize) {}
+use super::record::Source;
+use super::{banks, grade, poll_policy, regs, state};
+use crate::arch::x86_64::msr::HwMsr;
+use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::tsc;
+use crate::mca::msr::Msr;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-pub fn cmci_interrupt() {}
+static NEXT_POLL_US: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static INTERVAL_US: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// Polls done and errors found, per CPU.
+pub static POLLS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+pub static FOUND: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The shortest interval: one tick.
+const MIN_INTERVAL_US: u64 = crate::timer::TICK_MS * 1000;
+
+fn max_interval_us() -> u64 {
+    state::POLL_MS.load(Ordering::Relaxed) * 1000
+}
+
+/// Reads every bank of the calling CPU and logs what the poller may log
+/// (see [`poll_policy::should_log`]). Returns the number of records logged.
+pub fn poll_banks(cpu: usize, source: Source) -> u32 {
+    let slot = &state::CPUS[cpu];
+    if !slot.ready.load(Ordering::Relaxed) {
+        return 0;
+    }
+    let msr = HwMsr;
+    let cap = state::mcgcap(cpu);
+    let ignored = slot.ignored.load(Ordering::Relaxed);
+    let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), source);
+    let mut n = 0;
+    for bank in 0..cap.banks().min(64) {
+        if ignored & (1 << bank) != 0 {
+            continue;
+        }
+        let Some(mut rec) = banks::read_bank(&msr, bank, &template) else {
+            continue;
+        };
+        if !poll_policy::should_log(rec.status, cap.0, false) {
+            continue;
+        }
+        rec.severity = grade::grade_polled(&rec);
+        state::log(cpu, rec);
+        banks::clear_bank(&msr, bank);
+        n += 1;
+    }
+    POLLS[cpu].fetch_add(1, Ordering::Relaxed);
+    if n > 0 {
+        FOUND[cpu].fetch_add(n as u64, Ordering::Relaxed);
+        super::consumer::wake();
+    }
+    n
+}
+
+/// Called on every tick of `cpu`: polls when its interval has passed.
+pub fn on_tick(cpu: usize) {
+    let now = tsc::now_us();
+    let Some(next) = NEXT_POLL_US.get(cpu) else {
+        return;
+    };
+    if now < next.load(Ordering::Relaxed) {
+        return;
+    }
+    let found = poll_banks(cpu, Source::Poll) > 0;
+    let cur = match INTERVAL_US[cpu].load(Ordering::Relaxed) {
+        0 => max_interval_us(),
+        v => v,
+    };
+    let iv = poll_policy::next_interval(cur, found, MIN_INTERVAL_US, max_interval_us());
+    INTERVAL_US[cpu].store(iv, Ordering::Relaxed);
+    next.store(now + iv, Ordering::Relaxed);
+}
+
+/// The current polling interval of `cpu` in microseconds.
+pub fn interval_us(cpu: usize) -> u64 {
+    INTERVAL_US
+        .get(cpu)
+        .map_or(0, |v| v.load(Ordering::Relaxed))
+}
+
+/// The CMCI interrupt: the owned banks hold a corrected error.
+pub fn cmci_interrupt() {
+    let cpu = percpu::current().index as usize;
+    poll_banks(cpu, Source::Cmci);
+}

@@ -204,7 +204,10 @@ mod tests {
         let mut f = FrameAllocator::new();
         f.add_region(0, 0x4000);
         assert_eq!(f.retire(0x1234, Retired::Poisoned), RetireResult::WasFree);
-        assert_eq!(f.retire(0x1000, Retired::Offlined), RetireResult::AlreadyRetired);
+        assert_eq!(
+            f.retire(0x1000, Retired::Offlined),
+            RetireResult::AlreadyRetired
+        );
         let a = f.alloc().unwrap();
         assert_eq!(f.retire(a, Retired::Offlined), RetireResult::InUse);
         f.free(a);

@@ -77,7 +77,10 @@ fn main() {
 
     println!("{:<40} {:>12} {:<6} conditions", "metric", "value", "unit");
     for m in &metrics {
-        println!("{:<40} {:>12.3} {:<6} {}", m.name, m.value, m.unit, m.conditions);
+        println!(
+            "{:<40} {:>12.3} {:<6} {}",
+            m.name, m.value, m.unit, m.conditions
+        );
     }
     let path = workspace_root().join("target/bench.jsonl");
     let mut f = std::fs::OpenOptions::new()

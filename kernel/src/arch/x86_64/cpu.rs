@@ -2,7 +2,7 @@
 //! machine-check feature bits and whether we run under a hypervisor.
 
 use crate::mca::record::CpuVendor;
-use core::arch::x86_64::{CpuidResult, __cpuid, __cpuid_count};
+use core::arch::x86_64::{__cpuid, __cpuid_count, CpuidResult};
 
 pub fn cpuid(leaf: u32) -> CpuidResult {
     // CPUID exists on every x86_64 CPU and has no side effects.
@@ -89,7 +89,11 @@ impl CpuInfo {
         if !self.hypervisor {
             return "none";
         }
-        let end = self.hypervisor_id.iter().position(|&b| b == 0).unwrap_or(12);
+        let end = self
+            .hypervisor_id
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(12);
         core::str::from_utf8(&self.hypervisor_id[..end]).unwrap_or("?")
     }
 }

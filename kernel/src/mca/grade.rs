@@ -1,0 +1,53 @@
+//! The glue between records and the severity table in the kernel: the
+//! context of the interrupted code and the vendor, for #MC and for polling.
+
+use super::record::{MceRecord, Severity};
+use super::severity::{self, Context, GradeInput};
+
+/// The context of the interrupted code, from its CS and whether its RIP has
+/// a machine-check fixup (recoverable copy routines).
+pub fn context_of(cs: u16, recoverable: bool) -> Context {
+    if cs & 3 == 3 {
+        Context::User
+    } else if recoverable {
+        Context::KernelRecoverable
+    } else {
+        Context::Kernel
+    }
+}
+
+/// Grades a record found inside #MC. Also returns the index of the rule that
+/// matched (in the vendor's table), so CPUs can tell each other which
+/// message applies without sharing pointers.
+pub fn grade_exception(rec: &MceRecord, ctx: Context) -> (severity::Grade, Option<usize>) {
+    let input = GradeInput {
+        status: rec.status,
+        mcgstatus: rec.mcgstatus,
+        mcgcap: rec.mcgcap,
+        vendor: rec.cpuvendor,
+        context: ctx,
+        exception: true,
+    };
+    match severity::matching_rule(&input) {
+        Some(i) => (severity::rules_for(rec.cpuvendor)[i].grade(), Some(i)),
+        None => (severity::NO_MATCH, None),
+    }
+}
+
+/// The message of rule `index` in `vendor`'s table.
+pub fn rule_message(vendor: super::record::CpuVendor, index: usize) -> Option<&'static str> {
+    severity::rules_for(vendor).get(index).map(|r| r.msg)
+}
+
+/// Grades a record found by polling, CMCI or at boot (no interrupted context).
+pub fn grade_polled(rec: &MceRecord) -> Severity {
+    severity::grade(&GradeInput {
+        status: rec.status,
+        mcgstatus: rec.mcgstatus,
+        mcgcap: rec.mcgcap,
+        vendor: rec.cpuvendor,
+        context: Context::Kernel,
+        exception: false,
+    })
+    .severity
+}

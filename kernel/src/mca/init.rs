@@ -1,0 +1,80 @@
+//! Per-CPU machine-check initialisation, run by every CPU as it comes up:
+//! decode MCG_CAP, apply quirks, log and clear errors left from before boot,
+//! enable MCG_CTL and every MCi_CTL, then set CR4.MCE.
+
+use super::banks::{self, McgCap};
+use super::record::Source;
+use super::regs;
+use super::{quirks, state};
+use crate::arch::x86_64::cpu::CpuInfo;
+use crate::arch::x86_64::msr::HwMsr;
+use crate::mca::msr::Msr;
+use crate::{info, warn};
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+use x86_64::registers::control::{Cr4, Cr4Flags};
+
+/// Brings up machine-check reporting on the calling CPU. Returns false (and
+/// says why) when the CPU has no machine-check architecture.
+pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
+    let info = CpuInfo::read();
+    state::IDENTITY.call_once(|| state::Identity {
+        vendor: info.vendor,
+        signature: info.signature,
+        family: info.family,
+        model: info.model,
+    });
+    if !info.mce || !info.mca {
+        warn!(
+            "mce: cpu{cpu}: no machine-check architecture (CPUID MCE={} MCA={}); errors will not be reported",
+            info.mce, info.mca
+        );
+        return false;
+    }
+    let msr = HwMsr;
+    let cap = McgCap(msr.read(regs::IA32_MCG_CAP));
+    let slot = &state::CPUS[cpu];
+    slot.mcgcap.store(cap.0, Ordering::SeqCst);
+    slot.apic_id.store(apic_id, Ordering::SeqCst);
+    let quirks: Vec<_> = quirks::for_cpu(info.vendor, info.family, info.model).collect();
+    let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), Source::Boot);
+    let report = banks::init_banks(&msr, cap, &quirks, &template, |mut rec| {
+        rec.severity = super::grade::grade_polled(&rec);
+        state::log(cpu, rec);
+    });
+    slot.ignored.store(report.ignored, Ordering::SeqCst);
+    // Only now may #MC be raised: the handler and the banks are ready.
+    // SAFETY: setting CR4.MCE enables #MC delivery; the IDT has a handler on
+    // its own IST stack.
+    unsafe { Cr4::update(|f| f.insert(Cr4Flags::MACHINE_CHECK_EXCEPTION)) };
+    slot.ready.store(true, Ordering::SeqCst);
+    info!(
+        "mce: cpu{cpu}: {}; {} {:#x}/{:#x}/{}; banks enabled {:#x}{}{}",
+        cap,
+        info.vendor.mcelog_name(),
+        info.family,
+        info.model,
+        info.stepping,
+        report.enabled,
+        if report.boot_errors > 0 {
+            alloc::format!(
+                "; {} error(s) left from before boot logged",
+                report.boot_errors
+            )
+        } else {
+            alloc::string::String::new()
+        },
+        if quirks.is_empty() {
+            alloc::string::String::new()
+        } else {
+            let mut s = alloc::string::String::from("; quirks:");
+            for q in &quirks {
+                s.push_str(" [");
+                s.push_str(q.why);
+                s.push(']');
+            }
+            s
+        }
+    );
+    true
+}

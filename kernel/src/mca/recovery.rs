@@ -1,0 +1,67 @@
+//! Recovery in normal context: the kernel's memory_failure(). Uncorrected
+//! memory errors with a usable physical address (SRAO found by #MC, UCNA
+//! found by polling, SRAR after the rendezvous) poison their page: the frame
+//! allocator never hands it out again.
+
+use super::notify::{Filter, Subscriber};
+use super::record::{MceRecord, Severity};
+use super::regs::{mcg_cap, misc, status};
+use crate::boot::FRAMES;
+use crate::mm::frame::{RetireResult, Retired, PAGE_SIZE};
+use crate::{info, warn};
+
+/// The subscription: uncorrected errors from deferred to action-required
+/// severity that carry an address.
+pub fn subscriber() -> Subscriber {
+    Subscriber {
+        name: "memory-failure",
+        filter: Filter {
+            min: Severity::Deferred,
+            max: Severity::ActionRequired,
+            uncorrected: Some(true),
+            needs_address: true,
+            ..Filter::ALL
+        },
+        handler: memory_failure_record,
+    }
+}
+
+/// The physical address of a record's error, when the bank says the address
+/// is physical (MISC address mode, with SER_P) or gives no mode at all.
+pub fn physical_address(rec: &MceRecord) -> Option<u64> {
+    let addr = rec.error_address()?;
+    if rec.mcgcap & mcg_cap::SER_P != 0 && rec.status & status::MISCV != 0 {
+        let mode = (rec.misc & misc::ADDR_MODE_MASK) >> misc::ADDR_MODE_SHIFT;
+        if mode != misc::ADDR_MODE_PHYSICAL {
+            return None;
+        }
+    }
+    Some(addr)
+}
+
+fn memory_failure_record(rec: &MceRecord) {
+    match physical_address(rec) {
+        Some(addr) => memory_failure(addr, rec.severity),
+        None => warn!(
+            "Memory failure: cpu{} bank {}: address {:#x} is not a physical address (MISC {:#x}); page not poisoned",
+            rec.cpu, rec.bank, rec.addr, rec.misc
+        ),
+    }
+}
+
+/// Poisons the page holding `addr`.
+pub fn memory_failure(addr: u64, severity: Severity) {
+    let pfn = addr / PAGE_SIZE;
+    let result = FRAMES.lock().retire(addr, Retired::Poisoned);
+    let what = match result {
+        RetireResult::WasFree => "free page poisoned, never to be allocated",
+        RetireResult::InUse => {
+            "page in use by the kernel poisoned; it will not be reused when freed"
+        }
+        RetireResult::AlreadyRetired => "page already poisoned",
+    };
+    info!(
+        "Memory failure: {pfn:#x}: recovery action for {} error: {what}",
+        severity.name()
+    );
+}

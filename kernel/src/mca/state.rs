@@ -1,0 +1,100 @@
+//! The machine-check subsystem's shared state in the kernel: the per-CPU
+//! record rings, each CPU's MCA identity, the tunables that exception
+//! context reads (atomics, so #MC never takes a lock), and counters.
+
+use super::banks::McgCap;
+use super::record::{CpuVendor, MceRecord, Source};
+use super::ring::PerCpuRings;
+use crate::arch::x86_64::percpu::MAX_CPUS;
+use crate::arch::x86_64::tsc;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use spin::Once;
+
+/// Records from every context, one ring per CPU, drained by the consumer.
+pub static RINGS: Once<PerCpuRings<MceRecord>> = Once::new();
+
+/// `mce.tolerant`, `mce.monarch_timeout_us`, `mce.poll_ms` as in effect.
+pub static TOLERANT: AtomicU8 = AtomicU8::new(1);
+pub static MONARCH_TIMEOUT_US: AtomicU64 = AtomicU64::new(1_000_000);
+pub static POLL_MS: AtomicU64 = AtomicU64::new(1000);
+
+/// What each CPU's init found.
+pub struct CpuMca {
+    pub ready: AtomicBool,
+    pub mcgcap: AtomicU64,
+    pub apic_id: AtomicU32,
+    /// Banks a quirk says to ignore (bit per bank).
+    pub ignored: AtomicU64,
+}
+
+pub static CPUS: [CpuMca; MAX_CPUS] = [const {
+    CpuMca {
+        ready: AtomicBool::new(false),
+        mcgcap: AtomicU64::new(0),
+        apic_id: AtomicU32::new(0),
+        ignored: AtomicU64::new(0),
+    }
+}; MAX_CPUS];
+
+/// The identity shared by all CPUs (one package type per machine).
+#[derive(Clone, Copy, Debug)]
+pub struct Identity {
+    pub vendor: CpuVendor,
+    pub signature: u32,
+    pub family: u32,
+    pub model: u32,
+}
+
+pub static IDENTITY: Once<Identity> = Once::new();
+
+/// Machine checks taken (#MC entries), per CPU.
+pub static EXCEPTIONS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Sets up the rings; called once on the BSP before any CPU enables MCA.
+pub fn init(
+    cpus: usize,
+    ring_capacity: usize,
+    tolerant: u8,
+    monarch_timeout_us: u64,
+    poll_ms: u64,
+) {
+    RINGS.call_once(|| PerCpuRings::new(cpus, ring_capacity));
+    TOLERANT.store(tolerant, Ordering::SeqCst);
+    MONARCH_TIMEOUT_US.store(monarch_timeout_us, Ordering::SeqCst);
+    POLL_MS.store(poll_ms, Ordering::SeqCst);
+}
+
+pub fn mcgcap(cpu: usize) -> McgCap {
+    McgCap(
+        CPUS.get(cpu)
+            .map_or(0, |c| c.mcgcap.load(Ordering::Relaxed)),
+    )
+}
+
+/// A record with the calling CPU's identity and the moment's time, to be
+/// completed with one bank's values.
+pub fn template(cpu: usize, mcgstatus: u64, source: Source) -> MceRecord {
+    let id = IDENTITY.get();
+    MceRecord {
+        mcgstatus,
+        mcgcap: mcgcap(cpu).0,
+        tsc: tsc::rdtsc(),
+        time_us: tsc::now_us(),
+        cpu: cpu as u32,
+        apicid: CPUS
+            .get(cpu)
+            .map_or(0, |c| c.apic_id.load(Ordering::Relaxed)),
+        cpuvendor: id.map_or(CpuVendor::Other, |i| i.vendor),
+        cpuid: id.map_or(0, |i| i.signature),
+        source,
+        ..Default::default()
+    }
+}
+
+/// Stores a record in the calling CPU's ring (any context). A full ring
+/// counts the drop; the consumer reports it.
+pub fn log(cpu: usize, rec: MceRecord) {
+    if let Some(r) = RINGS.get() {
+        let _ = r.push(cpu, rec);
+    }
+}
