@@ -12,6 +12,8 @@ use spin::{Mutex, Once};
 /// The kernel's view of the machine, set once during boot.
 pub struct Platform {
     pub physical_memory_offset: u64,
+    /// The end of the physical-memory mapping (at least 4 GiB).
+    pub max_phys: u64,
     pub rsdp: Option<u64>,
     pub cpu: CpuInfo,
 }
@@ -77,8 +79,16 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 
     gdt::init_cpu();
     idt::load();
+    let max_phys = boot_info
+        .memory_regions
+        .iter()
+        .map(|r| r.end)
+        .max()
+        .unwrap_or(0)
+        .max(1 << 32);
     PLATFORM.call_once(|| Platform {
         physical_memory_offset: offset,
+        max_phys,
         rsdp: boot_info.rsdp_addr.into_option(),
         cpu,
     });
@@ -136,18 +146,13 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     crate::smp::mark_online(0, bsp_apic);
 
     // Machine checks: rings and subscribers first, then this CPU's banks.
-    crate::mca::state::init(
-        percpu::MAX_CPUS,
-        config.ring_capacity,
-        config.tolerant,
-        config.monarch_timeout_us,
-        config.poll_ms,
-    );
+    crate::mca::state::init(percpu::MAX_CPUS, &config);
     crate::mca::consumer::subscribe(crate::mca::recovery::subscriber());
     crate::mca::init::init_cpu(0, bsp_apic);
 
     apic::start_timer(crate::timer::TICK_MS);
     x86_64::instructions::interrupts::enable();
+    crate::smp::start_aps();
 
     crate::tests::run_early(&config);
     info!("READY");

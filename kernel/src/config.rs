@@ -64,6 +64,9 @@ pub struct Config {
     pub einj: bool,
     /// `log`: the console log level.
     pub log: LogLevel,
+    /// `mce.test_unresponsive_cpu`: for tests, this CPU hangs in the #MC
+    /// handler instead of joining the rendezvous.
+    pub test_unresponsive_cpu: Option<u32>,
     /// `test`: a named in-kernel test scenario to run after boot (used by the
     /// host-driven tests, e.g. `test=panic`); empty for a normal boot.
     pub test: String,
@@ -78,6 +81,7 @@ impl Default for Config {
             ring_capacity: 64,
             einj: false,
             log: LogLevel::Info,
+            test_unresponsive_cpu: None,
             test: String::new(),
         }
     }
@@ -174,6 +178,13 @@ impl Config {
                     .ok_or_else(|| bad("1..65536 records"))?
                     as usize
             }
+            "mce.test_unresponsive_cpu" => {
+                self.test_unresponsive_cpu = Some(
+                    parse_u64(value)
+                        .filter(|v| *v < 64)
+                        .ok_or_else(|| bad("a CPU number 0..63"))? as u32,
+                )
+            }
             "einj" => self.einj = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "log" => {
                 self.log = LogLevel::from_name(value).ok_or_else(|| bad("error|warn|info|debug"))?
@@ -204,6 +215,9 @@ impl fmt::Display for Config {
             if self.einj { "on" } else { "off" },
             self.log.name()
         )?;
+        if let Some(c) = self.test_unresponsive_cpu {
+            write!(f, " mce.test_unresponsive_cpu={c}")?;
+        }
         if !self.test.is_empty() {
             write!(f, " test={}", self.test)?;
         }
@@ -231,7 +245,7 @@ mod tests {
     #[test]
     fn every_key() {
         let (c, p) = Config::parse(
-            "mce.tolerant=3 mce.monarch_timeout_us=0x100 mce.poll_ms=50 mce.ring_capacity=8 einj=on log=debug test=panic",
+            "mce.tolerant=3 mce.monarch_timeout_us=0x100 mce.poll_ms=50 mce.ring_capacity=8 einj=on log=debug mce.test_unresponsive_cpu=2 test=panic",
         );
         assert!(p.is_empty(), "{p:?}");
         assert_eq!(c.tolerant, 3);
@@ -241,6 +255,7 @@ mod tests {
         assert!(c.einj);
         assert_eq!(c.log, LogLevel::Debug);
         assert_eq!(c.test, "panic");
+        assert_eq!(c.test_unresponsive_cpu, Some(2));
         // What is printed parses back to the same configuration.
         assert_eq!(Config::parse(&c.to_string()).0, c);
     }

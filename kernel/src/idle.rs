@@ -18,3 +18,11 @@ pub fn run() -> ! {
         interrupts::enable_and_hlt();
     }
 }
+
+/// An application processor's idle loop: everything it does (polling its
+/// banks, taking #MC and NMIs) happens in interrupt context.
+pub fn ap_idle() -> ! {
+    loop {
+        interrupts::enable_and_hlt();
+    }
+}

@@ -1,15 +1,31 @@
-//! Application processors: discovery and start-up.
-//!
-//! (The start-up itself arrives with the SMP work; until then only the
-//! bootstrap processor runs.)
+//! Application processors: discovery from the MADT and start-up with
+//! INIT-SIPI-SIPI through the real-mode trampoline. Each AP gets its own
+//! stack, GDT, TSS and IST stacks, per-CPU area and local APIC set-up, runs
+//! the machine-check per-CPU init, and reports in. An AP that does not report
+//! in within the time limit is named and left out; nobody waits for it again.
 
-use crate::arch::x86_64::percpu::MAX_CPUS;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::{apic, gdt, idt, trampoline, tsc};
+use crate::boot::{phys_to_virt, FRAMES};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use x86_64::registers::control::{Cr0, Cr3, Cr4, Cr4Flags};
 
 /// Bit per logical CPU that has reported in.
 static ONLINE: AtomicU64 = AtomicU64::new(0);
 /// Each logical CPU's APIC id (u32::MAX when unknown).
 static APIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(u32::MAX) }; MAX_CPUS];
+
+/// What the BSP runs with, for the APs to copy.
+static KERNEL_CR3: AtomicU64 = AtomicU64::new(0);
+static KERNEL_CR0: AtomicU64 = AtomicU64::new(0);
+static KERNEL_CR4: AtomicU64 = AtomicU64::new(0);
+/// Set by an AP once it has its own stack and tables (the trampoline page
+/// can then be reused for the next AP).
+static AP_STARTED: AtomicBool = AtomicBool::new(false);
+
+const AP_STACK_SIZE: usize = 64 * 1024;
+/// How long to wait for an AP to report in after its SIPIs.
+const AP_START_TIMEOUT_US: u64 = 500_000;
 
 /// Records that `cpu` (with `apic_id`) is up.
 pub fn mark_online(cpu: u32, apic_id: u32) {
@@ -33,4 +49,170 @@ pub fn others_started() -> bool {
 pub fn apic_id_of(cpu: u32) -> Option<u32> {
     let v = APIC_IDS.get(cpu as usize)?.load(Ordering::SeqCst);
     (v != u32::MAX).then_some(v)
+}
+
+/// Page-table frames for the trampoline: a copy of the kernel's PML4 whose
+/// entry 0 maps the trampoline page at its own physical address, so the AP
+/// survives turning paging on in the middle of the trampoline. Everything is
+/// below 4 GiB because real mode loads CR3 from a 32-bit register.
+fn trampoline_page_tables(tramp: u64) -> Option<u64> {
+    let mut frames = FRAMES.lock();
+    let mut alloc = || {
+        let f = frames.alloc_below(1 << 32)?;
+        // SAFETY: a fresh frame from the allocator, mapped by the physical
+        // mapping; zeroing it touches nothing else.
+        unsafe { core::ptr::write_bytes(phys_to_virt(f) as *mut u8, 0, 4096) };
+        Some(f)
+    };
+    let (pml4, pdpt, pd, pt) = (alloc()?, alloc()?, alloc()?, alloc()?);
+    let kernel_pml4 = Cr3::read().0.start_address().as_u64();
+    let entry = |table: u64, index: u64, value: u64| {
+        // SAFETY: `table` is one of the frames allocated above (mapped, ours)
+        // and index < 512.
+        unsafe { *((phys_to_virt(table) + index * 8) as *mut u64) = value };
+    };
+    for i in 0..512 {
+        // SAFETY: reading the live kernel PML4 through the physical mapping.
+        let v = unsafe { *((phys_to_virt(kernel_pml4) + i * 8) as *const u64) };
+        entry(pml4, i, v);
+    }
+    const P_RW: u64 = 0b11;
+    entry(pml4, (tramp >> 39) & 511, pdpt | P_RW);
+    entry(pdpt, (tramp >> 30) & 511, pd | P_RW);
+    entry(pd, (tramp >> 21) & 511, pt | P_RW);
+    entry(pt, (tramp >> 12) & 511, tramp | P_RW);
+    Some(pml4)
+}
+
+fn write_at<T: Copy>(base: u64, off: usize, v: T) {
+    // SAFETY: `base` is the trampoline page (mapped, ours, not executing on
+    // any CPU while the BSP patches it) and `off` is a variable inside it.
+    unsafe { core::ptr::write_unaligned((base + off as u64) as *mut T, v) };
+}
+
+/// Starts every enabled AP the MADT lists. Returns how many came up.
+pub fn start_aps() -> u32 {
+    let procs = match crate::firmware::acpi::processors() {
+        Ok(p) => p,
+        Err(e) => {
+            warn!("smp: cannot enumerate processors ({e}); running on the boot CPU only");
+            return 0;
+        }
+    };
+    info!(
+        "smp: MADT: boot CPU APIC id {}, {} application processor(s){}",
+        procs.bsp_apic_id,
+        procs.aps.len(),
+        if procs.disabled > 0 {
+            alloc::format!(", {} disabled", procs.disabled)
+        } else {
+            alloc::string::String::new()
+        }
+    );
+    if procs.aps.is_empty() {
+        return 0;
+    }
+    let Some(tramp) = FRAMES.lock().alloc_below(0x10_0000) else {
+        warn!("smp: no free page below 1 MiB for the start-up trampoline");
+        return 0;
+    };
+    let Some(cr3) = trampoline_page_tables(tramp) else {
+        warn!("smp: no memory below 4 GiB for the trampoline's page tables");
+        return 0;
+    };
+    KERNEL_CR3.store(Cr3::read().0.start_address().as_u64(), Ordering::SeqCst);
+    KERNEL_CR0.store(Cr0::read().bits(), Ordering::SeqCst);
+    KERNEL_CR4.store(
+        (Cr4::read() - Cr4Flags::MACHINE_CHECK_EXCEPTION).bits(),
+        Ordering::SeqCst,
+    );
+
+    let code = trampoline::code();
+    let base = phys_to_virt(tramp);
+    // SAFETY: the trampoline page is ours (allocated above) and large
+    // enough for the code (checked: well under 4 KiB).
+    unsafe { core::ptr::copy_nonoverlapping(code.as_ptr(), base as *mut u8, code.len().min(4096)) };
+    let l = trampoline::layout();
+    write_at(base, l.gdt_ptr_base, (tramp + l.gdt as u64) as u32);
+    write_at(base, l.far_target, (tramp + l.long_mode as u64) as u32);
+    write_at(base, l.cr3, cr3 as u32);
+    // PAE and PGE; the rest of CR4 is restored in Rust.
+    write_at(base, l.cr4, 0xa0u32);
+    write_at(base, l.entry, ap_entry as *const () as u64);
+
+    let mut started = 0;
+    let mut next_cpu = 1u32;
+    for &apic_id in &procs.aps {
+        if next_cpu as usize >= MAX_CPUS {
+            warn!("smp: APIC id {apic_id} left offline: more than {MAX_CPUS} CPUs");
+            continue;
+        }
+        let cpu = next_cpu;
+        let stack = alloc::vec![0u8; AP_STACK_SIZE].leak();
+        let top = (stack.as_ptr_range().end as u64) & !0xf;
+        write_at(base, l.stack, top);
+        write_at(base, l.arg, cpu as u64);
+        AP_STARTED.store(false, Ordering::SeqCst);
+        apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Init);
+        tsc::delay_us(10_000);
+        let vector = (tramp >> 12) as u8;
+        apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
+        tsc::delay_us(200);
+        if !AP_STARTED.load(Ordering::SeqCst) {
+            apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
+        }
+        let deadline = tsc::now_us() + AP_START_TIMEOUT_US;
+        while online_mask() & (1 << cpu) == 0 && tsc::now_us() < deadline {
+            core::hint::spin_loop();
+        }
+        if online_mask() & (1 << cpu) == 0 {
+            warn!(
+                "smp: cpu{cpu} (APIC id {apic_id}) did not report in within {} ms; left out",
+                AP_START_TIMEOUT_US / 1000
+            );
+            // Its stack and number stay reserved: a late AP must not share them.
+        } else {
+            started += 1;
+        }
+        next_cpu += 1;
+    }
+    info!(
+        "smp: {} of {} CPUs online",
+        online_count(),
+        procs.aps.len() + 1
+    );
+    started
+}
+
+/// Where an AP lands from the trampoline, on its own stack, with the
+/// trampoline's page tables and no IDT.
+extern "C" fn ap_entry(cpu: u64) -> ! {
+    // SAFETY: the BSP's page tables map the whole kernel and the physical
+    // mapping; CR0/CR4 are the BSP's values (minus MCE, set by MCA init once
+    // the IDT is loaded).
+    unsafe {
+        Cr3::write(
+            x86_64::structures::paging::PhysFrame::containing_address(x86_64::PhysAddr::new(
+                KERNEL_CR3.load(Ordering::SeqCst),
+            )),
+            Cr3::read().1,
+        );
+        Cr0::write(x86_64::registers::control::Cr0Flags::from_bits_truncate(
+            KERNEL_CR0.load(Ordering::SeqCst),
+        ));
+        Cr4::write(Cr4Flags::from_bits_truncate(
+            KERNEL_CR4.load(Ordering::SeqCst),
+        ));
+    }
+    let cpu = cpu as u32;
+    apic::init_cpu();
+    let apic_id = apic::id();
+    percpu::init(cpu, apic_id);
+    AP_STARTED.store(true, Ordering::SeqCst);
+    gdt::init_cpu();
+    idt::load();
+    crate::mca::init::init_cpu(cpu as usize, apic_id);
+    mark_online(cpu, apic_id);
+    apic::start_timer(crate::timer::TICK_MS);
+    crate::idle::ap_idle()
 }

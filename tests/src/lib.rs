@@ -241,6 +241,29 @@ impl Vm {
         }
     }
 
+    /// Waits until any line, from the very first, matches `pattern`
+    /// (for lines whose order relative to others is not fixed); does not
+    /// move the cursor.
+    pub fn expect_anywhere(&mut self, pattern: &str, timeout: Duration) -> String {
+        let re = Regex::new(pattern).expect("valid regex");
+        let deadline = Instant::now() + timeout;
+        let (m, cv) = &*self.console;
+        let mut c = m.lock().unwrap();
+        let mut seen = 0;
+        loop {
+            if let Some(l) = c.lines[seen..].iter().find(|l| re.is_match(l)) {
+                return l.clone();
+            }
+            seen = c.lines.len();
+            let now = Instant::now();
+            if c.closed || now >= deadline {
+                drop(c);
+                self.fail(&format!("no line matching /{pattern}/ within {timeout:?}"));
+            }
+            c = cv.wait_timeout(c, deadline - now).unwrap().0;
+        }
+    }
+
     /// Every line so far that matches `pattern` (from the start).
     pub fn grep(&self, pattern: &str) -> Vec<String> {
         let re = Regex::new(pattern).expect("valid regex");
@@ -412,4 +435,49 @@ pub fn boot_ready(name: &str, o: VmOptions) -> Vm {
     let mut vm = Vm::start(name, o);
     vm.expect_line(r"\] READY$", BOOT);
     vm
+}
+
+/// Machine-check injection through QEMU's `mce` monitor command, and the
+/// status values the tests use.
+pub mod mce {
+    use super::Vm;
+
+    /// VAL|EN|MISCV|ADDRV, corrected count 1, memory controller read, channel 2.
+    pub const CE_MEM_RD_CH2: &str = "0x9c00004000000092";
+    /// MISC: physical address mode (2), least significant valid bit 12.
+    pub const MISC_PHYS_LSB12: &str = "0x8c";
+    /// VAL|UC|EN|MISCV|ADDRV|S, memory scrubbing channel 0: SRAO.
+    pub const SRAO_SCRUB: &str = "0xbd000000000000c0";
+    /// VAL|UC|EN|MISCV|ADDRV|S|AR, data cache L1 data read: SRAR.
+    pub const SRAR_DATA_LOAD: &str = "0xbd80000000100134";
+    /// VAL|UC|EN|PCC, internal parity: fatal.
+    pub const FATAL_PCC: &str = "0xb200000000000005";
+    pub const RIPV_MCIP: &str = "0x5";
+    pub const RIPV_EIPV_MCIP: &str = "0x7";
+
+    fn inject(
+        vm: &mut Vm,
+        b: &str,
+        cpu: u32,
+        bank: u8,
+        st: &str,
+        mcg: &str,
+        addr: &str,
+        misc: &str,
+    ) {
+        let out = vm.hmp(&format!("mce {b}{cpu} {bank} {st} {mcg} {addr} {misc}"));
+        assert!(out.trim().is_empty(), "QEMU refused the injection: {out}");
+    }
+
+    /// `mce <cpu> <bank> <status> <mcgstatus> <addr> <misc>`: a corrected
+    /// error only fills the bank; an uncorrected one raises #MC on `cpu`.
+    pub fn mce(vm: &mut Vm, cpu: u32, bank: u8, st: &str, mcg: &str, addr: &str, misc: &str) {
+        inject(vm, "", cpu, bank, st, mcg, addr, misc)
+    }
+
+    /// `mce -b`: every CPU takes the #MC, as on real Intel servers; the
+    /// others get bank 1 = VAL|UC (not enabled) and MCIP|RIPV.
+    pub fn mce_b(vm: &mut Vm, cpu: u32, bank: u8, st: &str, mcg: &str, addr: &str, misc: &str) {
+        inject(vm, "-b ", cpu, bank, st, mcg, addr, misc)
+    }
 }

@@ -1,28 +1,12 @@
 //! The machine-check core under QEMU: errors injected with the monitor's
 //! `mce` command (over QMP) are found, graded, decoded and acted on.
 //!
-//! `mce <cpu> <bank> <status> <mcgstatus> <addr> <misc>`: a corrected error
-//! only fills the bank (found by polling); an uncorrected one raises #MC.
+//! `mce [-b] <cpu> <bank> <status> <mcgstatus> <addr> <misc>`: a corrected
+//! error only fills the bank (found by polling); an uncorrected one raises
+//! #MC (on every CPU with `-b`).
 
+use tests::mce::*;
 use tests::*;
-
-/// VAL|EN|MISCV|ADDRV, corrected count 1, memory controller read, channel 2.
-const CE_MEM_RD_CH2: &str = "0x9c00004000000092";
-/// MISC: physical address mode (2), least significant valid bit 12.
-const MISC_PHYS_LSB12: &str = "0x8c";
-/// VAL|UC|EN|MISCV|ADDRV|S, memory scrubbing channel 0: SRAO.
-const SRAO_SCRUB: &str = "0xbd000000000000c0";
-/// VAL|UC|EN|MISCV|ADDRV|S|AR, data cache L1 data read: SRAR.
-const SRAR_DATA_LOAD: &str = "0xbd80000000100134";
-/// VAL|UC|EN|PCC, internal parity: fatal.
-const FATAL_PCC: &str = "0xb200000000000005";
-const RIPV_MCIP: &str = "0x5";
-const RIPV_EIPV_MCIP: &str = "0x7";
-
-fn mce(vm: &mut Vm, cpu: u32, bank: u8, status: &str, mcg: &str, addr: &str, misc: &str) {
-    let out = vm.hmp(&format!("mce {cpu} {bank} {status} {mcg} {addr} {misc}"));
-    assert!(out.trim().is_empty(), "QEMU refused the injection: {out}");
-}
 
 fn boot(name: &str, cpu: &str, cmdline: &str) -> Vm {
     boot_ready(name, VmOptions::default().cpu(cpu).cmdline(cmdline))
@@ -97,7 +81,7 @@ fn corrected_error_on_a_full_bank_sets_overflow() {
 #[test]
 fn srao_continues_and_poisons_the_page() {
     let mut vm = boot("mce-srao", "intel", "");
-    mce(
+    mce_b(
         &mut vm,
         0,
         9,
@@ -113,7 +97,7 @@ fn srao_continues_and_poisons_the_page() {
         STEP,
     );
     // Two machine checks in a row: the second is handled the same way.
-    mce(
+    mce_b(
         &mut vm,
         0,
         9,
@@ -135,7 +119,7 @@ fn srao_continues_and_poisons_the_page() {
 #[test]
 fn srar_in_kernel_context_panics_with_the_reason() {
     let mut vm = boot("mce-srar-kernel", "intel", "");
-    mce(
+    mce_b(
         &mut vm,
         0,
         1,
@@ -157,7 +141,7 @@ fn srar_in_kernel_context_panics_with_the_reason() {
 
 fn fatal_pcc_panics(cpu: &str) {
     let mut vm = boot(&format!("mce-fatal-{cpu}"), cpu, "");
-    mce(&mut vm, 0, 2, FATAL_PCC, RIPV_EIPV_MCIP, "0", "0");
+    mce_b(&mut vm, 0, 2, FATAL_PCC, RIPV_EIPV_MCIP, "0", "0");
     assert_eq!(vm.exit_status(STEP), ExitKind::MachineCheckPanic);
     let out = vm.output();
     assert!(out.contains("mce: Processor context corrupt"), "{out}");
@@ -181,7 +165,7 @@ fn fatal_pcc_panics_amd() {
 fn overflowed_action_required_error_panics() {
     let mut vm = boot("mce-over-uc", "intel", "");
     // SRAR with OVER: an earlier uncorrected error was lost.
-    mce(
+    mce_b(
         &mut vm,
         0,
         4,
@@ -206,7 +190,7 @@ fn machine_check_without_a_valid_bank_is_from_an_unknown_source() {
     let mut vm = boot("mce-unknown", "intel", "");
     // VAL|UC with EN clear: QEMU raises #MC, but the bank's error was not
     // enabled for signaling, so nothing explains the #MC.
-    mce(&mut vm, 0, 5, "0xa000000000000000", RIPV_MCIP, "0", "0");
+    mce_b(&mut vm, 0, 5, "0xa000000000000000", RIPV_MCIP, "0", "0");
     assert_eq!(vm.exit_status(STEP), ExitKind::MachineCheckPanic);
     let out = vm.output();
     assert!(
@@ -218,7 +202,7 @@ fn machine_check_without_a_valid_bank_is_from_an_unknown_source() {
 #[test]
 fn tolerant_3_continues_where_1_panics() {
     let mut vm = boot("mce-tolerant3", "intel", "mce.tolerant=3");
-    mce(&mut vm, 0, 2, FATAL_PCC, RIPV_EIPV_MCIP, "0", "0");
+    mce_b(&mut vm, 0, 2, FATAL_PCC, RIPV_EIPV_MCIP, "0", "0");
     vm.expect_line(r"mce: CPU 0 BANK 2 \(exception, severity panic\)$", STEP);
     vm.expect_line(r"mce: Processor context corrupt$", STEP);
     mce(&mut vm, 0, 3, CE_MEM_RD_CH2, "0", "0x5000", MISC_PHYS_LSB12);

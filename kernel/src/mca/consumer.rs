@@ -81,6 +81,39 @@ pub fn drain() {
         notice();
     }
     report_drops();
+    report_rendezvous();
+}
+
+static REPORTED_RENDEZVOUS: AtomicU64 = AtomicU64::new(0);
+
+/// One line per completed rendezvous: who met and how long it took; each
+/// CPU's arrival and exit at debug level.
+fn report_rendezvous() {
+    let r = &super::handler::RENDEZVOUS;
+    let st = r.stats();
+    if st.completed == REPORTED_RENDEZVOUS.swap(st.completed, Ordering::SeqCst) {
+        return;
+    }
+    crate::info!(
+        "mce: rendezvous {}: CPUs {} met and were released; {} us from first arrival to last exit{}",
+        st.completed,
+        CpuList(st.last_participants),
+        st.last_duration_us,
+        if st.timed_out > 0 {
+            alloc::format!(" ({} rendezvous with timeouts so far)", st.timed_out)
+        } else {
+            alloc::string::String::new()
+        }
+    );
+    for cpu in 0..64u32 {
+        if st.last_participants & (1 << cpu) != 0 {
+            crate::debug!(
+                "mce: rendezvous: cpu{cpu} arrived at {} us, left at {} us",
+                r.arrival_us(cpu).unwrap_or(0),
+                r.exit_us(cpu).unwrap_or(0)
+            );
+        }
+    }
 }
 
 fn handle(rec: &MceRecord) {
@@ -147,7 +180,7 @@ fn report_drops() {
 /// The machine-check panic path: print every CPU's records exactly once
 /// (the rings hand each record out once), then stop the other CPUs and end
 /// the run. Called from #MC context by the CPU that decided.
-pub fn panic_dump_and_stop(reason: &str) -> ! {
+pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
     // One CPU prints; any other that decides the same halts here.
     crate::panic::claim();
     crate::console::force_unlock();
@@ -159,6 +192,13 @@ pub fn panic_dump_and_stop(reason: &str) -> ! {
             print_record(&rec);
         });
         crate::error!("mce: records printed from CPUs {}", CpuList(cpus));
+    }
+    if let Some(m) = met {
+        crate::error!(
+            "mce: rendezvous: CPUs {} took part, CPUs {} online",
+            CpuList(m),
+            CpuList(crate::smp::online_mask())
+        );
     }
     crate::panic::machine_check_panic(reason)
 }

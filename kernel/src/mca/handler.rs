@@ -70,6 +70,14 @@ fn scan_banks(
         if !log {
             continue;
         }
+        // An error whose reporting was not enabled did not raise this #MC
+        // (QEMU's broadcast puts one on every CPU it did not target): clear
+        // it and count it, but it is not an error record.
+        if g.severity == Severity::NoError {
+            banks::clear_bank(msr, bank);
+            state::NOT_ENABLED_CLEARED.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         // Corrected and UCNA errors belong to the poller unless the machine
         // is going down (then everything is logged now).
         if matches!(g.severity, Severity::Keep | Severity::Deferred) && !no_way_out {
@@ -86,6 +94,12 @@ fn scan_banks(
 pub fn machine_check(frame: &mut InterruptStackFrame) {
     let cpu = percpu::current().index as usize;
     state::EXCEPTIONS[cpu].fetch_add(1, Ordering::Relaxed);
+    if state::UNRESPONSIVE_CPU.load(Ordering::Relaxed) == cpu as u32 {
+        // Test hook: a hung CPU that never joins; only an NMI stops it.
+        loop {
+            core::hint::spin_loop();
+        }
+    }
     NMI_BROADCAST.fetch_and(!(1u64 << cpu), Ordering::SeqCst);
     let msr = HwMsr;
     let mcgstatus = msr.read(regs::IA32_MCG_STATUS);
@@ -112,6 +126,8 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     let clock = TscClock;
 
     let mut timed_out = false;
+    // CPUs that met in the rendezvous (for the panic report).
+    let mut met: Option<u64> = None;
     let (worst, msg) = if local {
         let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
         (s.worst, s.msg)
@@ -126,7 +142,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
             Ok(order) => {
                 if let Err(t) = RENDEZVOUS.wait_turn(&order, &clock, timeout) {
                     timed_out = true;
-                    report_timeout(cpu, t.phase, t.missing);
+                    report_timeout(cpu, t.phase, t.missing, template.time_us);
                 }
                 let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
                 RENDEZVOUS.report(&order, s.worst);
@@ -134,12 +150,14 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                 match RENDEZVOUS.end(order, &clock, timeout) {
                     Ok(out) => {
                         no_way_out |= out.global_no_way_out;
+                        met = Some(out.participants);
                         (out.worst, worst_msg(vendor, out.worst_cpu, s.msg))
                     }
                     Err(t) => {
                         timed_out = true;
-                        report_timeout(cpu, t.phase, t.missing);
+                        report_timeout(cpu, t.phase, t.missing, template.time_us);
                         no_way_out |= t.outcome.global_no_way_out;
+                        met = Some(t.outcome.participants);
                         (t.outcome.worst.max(s.worst), s.msg)
                     }
                 }
@@ -147,7 +165,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
             Err(t) => {
                 // Could not meet the others: handle our own banks alone.
                 timed_out = true;
-                report_timeout(cpu, t.phase, t.missing);
+                report_timeout(cpu, t.phase, t.missing, template.time_us);
                 let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
                 (t.outcome.worst.max(s.worst), s.msg)
             }
@@ -179,7 +197,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     if let Decision::Panic(reason) = decision {
         // Only the Monarch (or a CPU that could not meet the others) ends
         // the machine; the others wait to be stopped by its NMI.
-        crate::mca::consumer::panic_dump_and_stop(reason);
+        crate::mca::consumer::panic_dump_and_stop(reason, met);
     }
 
     // Recovery work (poisoning pages, killing tasks) runs in normal context:
@@ -205,9 +223,10 @@ fn worst_msg(vendor: CpuVendor, worst_cpu: Option<u32>, own: &'static str) -> &'
 
 /// Names the CPUs that did not arrive, finish or release in time. Printed
 /// directly (no allocation, no lock wait: the console re-enters).
-fn report_timeout(cpu: usize, phase: Phase, missing: u64) {
+fn report_timeout(cpu: usize, phase: Phase, missing: u64, since_us: u64) {
     crate::error!(
-        "mce: cpu{cpu}: timeout in machine-check rendezvous ({phase:?}): CPUs not responding: {}",
+        "mce: cpu{cpu}: timeout in machine-check rendezvous ({phase:?}) after {} us: CPUs not responding: {}",
+        crate::arch::x86_64::tsc::now_us().saturating_sub(since_us),
         CpuList(missing)
     );
 }

@@ -272,8 +272,11 @@ static INTEL: [Rule; 25] = [
 ];
 
 #[rustfmt::skip]
-static AMD: [Rule; 13] = [
+static AMD: [Rule; 14] = [
     Rule::new(NoError, "Invalid").clear(VAL),
+    // Reporting was not enabled for it, so it did not raise this #MC (e.g.
+    // QEMU's broadcast filler on the CPUs that were not targeted).
+    Rule::new(NoError, "Not enabled").excp().clear(EN),
     Rule::new(Panic, "Processor context corrupt").set(PCC),
     // Deferred: the poller hands these to memory recovery.
     Rule::new(Deferred, "Deferred error").set(AMD_DEFERRED),
@@ -439,6 +442,7 @@ mod tests {
         (VE | S | 0x17, RE, SER, Intel, U, X, SOME, "No match"),
         // AMD
         (0, RE, 0, Amd, U, X, NoError, "Invalid"),
+        (VAL | UC, RE, 0, Amd, K, X, NoError, "Not enabled"),
         (VE | UC | PCC, RE, 0, Amd, U, X, Panic, "Processor context corrupt"),
         (VE | AMD_DEFERRED | ADDRV, 0, 0, Amd, K, P, Deferred, "Deferred error"),
         (VE | 0x11b, RE, 0, Amd, K, X, Keep, "Corrected error"),

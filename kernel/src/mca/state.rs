@@ -50,18 +50,24 @@ pub static IDENTITY: Once<Identity> = Once::new();
 /// Machine checks taken (#MC entries), per CPU.
 pub static EXCEPTIONS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
+/// Banks holding an error whose reporting was not enabled, cleared by #MC
+/// without a record.
+pub static NOT_ENABLED_CLEARED: AtomicU64 = AtomicU64::new(0);
+
+/// `mce.test_unresponsive_cpu`: a CPU that, for tests, hangs in the #MC
+/// handler instead of joining the rendezvous (u32::MAX: none).
+pub static UNRESPONSIVE_CPU: AtomicU32 = AtomicU32::new(u32::MAX);
+
 /// Sets up the rings; called once on the BSP before any CPU enables MCA.
-pub fn init(
-    cpus: usize,
-    ring_capacity: usize,
-    tolerant: u8,
-    monarch_timeout_us: u64,
-    poll_ms: u64,
-) {
-    RINGS.call_once(|| PerCpuRings::new(cpus, ring_capacity));
-    TOLERANT.store(tolerant, Ordering::SeqCst);
-    MONARCH_TIMEOUT_US.store(monarch_timeout_us, Ordering::SeqCst);
-    POLL_MS.store(poll_ms, Ordering::SeqCst);
+pub fn init(cpus: usize, config: &crate::config::Config) {
+    RINGS.call_once(|| PerCpuRings::new(cpus, config.ring_capacity));
+    TOLERANT.store(config.tolerant, Ordering::SeqCst);
+    MONARCH_TIMEOUT_US.store(config.monarch_timeout_us, Ordering::SeqCst);
+    POLL_MS.store(config.poll_ms, Ordering::SeqCst);
+    UNRESPONSIVE_CPU.store(
+        config.test_unresponsive_cpu.unwrap_or(u32::MAX),
+        Ordering::SeqCst,
+    );
 }
 
 pub fn mcgcap(cpu: usize) -> McgCap {

@@ -108,8 +108,16 @@ pub fn init_bsp(physical_memory_offset: u64) {
 /// Enables the calling CPU's local APIC and masks its LVT entries.
 pub fn init_cpu() {
     let base = rdmsr(IA32_APIC_BASE);
-    if base & APIC_BASE_GLOBAL_ENABLE == 0 {
-        wrmsr(IA32_APIC_BASE, base | APIC_BASE_GLOBAL_ENABLE);
+    let mut want = base | APIC_BASE_GLOBAL_ENABLE;
+    // All CPUs use the mode the BSP found (x2APIC needs EN before EXTD).
+    if is_x2apic() {
+        want |= APIC_BASE_X2APIC_ENABLE;
+        if base & APIC_BASE_GLOBAL_ENABLE == 0 {
+            wrmsr(IA32_APIC_BASE, base | APIC_BASE_GLOBAL_ENABLE);
+        }
+    }
+    if want != base {
+        wrmsr(IA32_APIC_BASE, want);
     }
     write(reg::TPR, 0);
     write(reg::LVT_TIMER, LVT_MASKED);

@@ -9,4 +9,5 @@ pub mod idt;
 pub mod msr;
 pub mod percpu;
 pub mod pit;
+pub mod trampoline;
 pub mod tsc;

@@ -1,0 +1,151 @@
+//! The application-processor start-up trampoline: 16-bit real-mode code
+//! that an AP runs after INIT-SIPI-SIPI, at a page below 1 MiB. It goes
+//! straight from real mode to long mode (PAE, EFER.LME|NXE, CR0.PE|PG in one
+//! step, then a far jump into a 64-bit code segment) and jumps to the
+//! kernel's AP entry with its stack and CPU number.
+//!
+//! The code only uses offsets relative to its own start, so it runs
+//! wherever it is copied; the start-up code patches the variables at its end
+//! (page-table root, stack, argument, entry, and the two absolute addresses
+//! real mode needs: the GDT base and the far-jump target).
+
+use core::arch::global_asm;
+
+global_asm!(
+    r#"
+.section .text.ap_trampoline, "ax"
+.global ap_trampoline_start
+.global ap_trampoline_end
+.global ap_tr_gdt_ptr
+.global ap_tr_gdt
+.global ap_tr_far
+.global ap_tr_long
+.global ap_tr_cr3
+.global ap_tr_cr4
+.global ap_tr_stack
+.global ap_tr_arg
+.global ap_tr_entry
+.code16
+ap_trampoline_start:
+    cli
+    cld
+    mov ax, cs
+    mov ds, ax
+    // The assembler cannot take a label difference as a memory operand, so
+    // these three are spelled as bytes with a 16-bit displacement.
+    // lgdt [ap_tr_gdt_ptr]
+    .byte 0x0F, 0x01, 0x16
+    .word ap_tr_gdt_ptr - ap_trampoline_start
+    // mov eax, [ap_tr_cr4]
+    .byte 0x66, 0xA1
+    .word ap_tr_cr4 - ap_trampoline_start
+    mov cr4, eax
+    // mov eax, [ap_tr_cr3]
+    .byte 0x66, 0xA1
+    .word ap_tr_cr3 - ap_trampoline_start
+    mov cr3, eax
+    mov ecx, 0xC0000080
+    rdmsr
+    or eax, 0x900
+    wrmsr
+    mov eax, cr0
+    or eax, 0x80010001
+    mov cr0, eax
+    // o32 jmp far [ap_tr_far]: the 16:32 pointer to the 64-bit code.
+    .byte 0x66, 0xFF, 0x2E
+    .word ap_tr_far - ap_trampoline_start
+.code64
+ap_tr_long:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    xor eax, eax
+    mov fs, ax
+    mov gs, ax
+    mov rsp, qword ptr [rip + ap_tr_stack]
+    mov rdi, qword ptr [rip + ap_tr_arg]
+    mov rax, qword ptr [rip + ap_tr_entry]
+    jmp rax
+.balign 8
+ap_tr_gdt:
+    .quad 0
+    .quad 0x00AF9A000000FFFF
+    .quad 0x00CF92000000FFFF
+ap_tr_gdt_ptr:
+    .word 23
+    .long 0
+.balign 8
+ap_tr_far:
+    .long 0
+    .word 0x08
+.balign 8
+ap_tr_cr3:
+    .long 0
+ap_tr_cr4:
+    .long 0
+ap_tr_stack:
+    .quad 0
+ap_tr_arg:
+    .quad 0
+ap_tr_entry:
+    .quad 0
+ap_trampoline_end:
+.text
+"#
+);
+
+unsafe extern "C" {
+    static ap_trampoline_start: u8;
+    static ap_trampoline_end: u8;
+    static ap_tr_gdt_ptr: u8;
+    static ap_tr_gdt: u8;
+    static ap_tr_far: u8;
+    static ap_tr_long: u8;
+    static ap_tr_cr3: u8;
+    static ap_tr_cr4: u8;
+    static ap_tr_stack: u8;
+    static ap_tr_arg: u8;
+    static ap_tr_entry: u8;
+}
+
+/// The trampoline's bytes.
+pub fn code() -> &'static [u8] {
+    let start = &raw const ap_trampoline_start;
+    let end = &raw const ap_trampoline_end;
+    // SAFETY: both symbols delimit the assembled trampoline in .text, which
+    // is mapped and never changes.
+    unsafe { core::slice::from_raw_parts(start, end as usize - start as usize) }
+}
+
+fn offset(sym: *const u8) -> usize {
+    sym as usize - (&raw const ap_trampoline_start) as usize
+}
+
+/// Offsets of the variables the start-up code fills in.
+pub struct Layout {
+    pub gdt_ptr_base: usize,
+    pub gdt: usize,
+    pub far_target: usize,
+    pub long_mode: usize,
+    pub cr3: usize,
+    pub cr4: usize,
+    pub stack: usize,
+    pub arg: usize,
+    pub entry: usize,
+}
+
+pub fn layout() -> Layout {
+    Layout {
+        // The base follows the 16-bit limit.
+        gdt_ptr_base: offset(&raw const ap_tr_gdt_ptr) + 2,
+        gdt: offset(&raw const ap_tr_gdt),
+        far_target: offset(&raw const ap_tr_far),
+        long_mode: offset(&raw const ap_tr_long),
+        cr3: offset(&raw const ap_tr_cr3),
+        cr4: offset(&raw const ap_tr_cr4),
+        stack: offset(&raw const ap_tr_stack),
+        arg: offset(&raw const ap_tr_arg),
+        entry: offset(&raw const ap_tr_entry),
+    }
+}
