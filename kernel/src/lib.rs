@@ -16,6 +16,7 @@ pub mod config;
 pub mod firmware;
 pub mod mca;
 pub mod mm;
+pub mod shell;
 pub mod time;
 
 #[cfg(target_os = "none")]
