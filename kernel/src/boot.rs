@@ -144,6 +144,10 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     );
     CONFIG.call_once(|| Mutex::new(config.clone()));
     crate::smp::mark_online(0, bsp_apic);
+    if let Some(t) = crate::arch::x86_64::rtc::unix_now() {
+        crate::firmware::apei::BOOT_UNIX.store(t as u32, core::sync::atomic::Ordering::SeqCst);
+        info!("rtc: {t} seconds since the epoch");
+    }
 
     // Machine checks: rings and subscribers first, then this CPU's banks.
     crate::mca::state::init(percpu::MAX_CPUS, &config);
@@ -153,6 +157,14 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     apic::start_timer(crate::timer::TICK_MS);
     x86_64::instructions::interrupts::enable();
     crate::smp::start_aps();
+
+    // APEI: the tables, errors the firmware saw (BERT), error sources
+    // (HEST: firmware-first banks are left to it), and the persistent store.
+    crate::firmware::apei::tables_line();
+    crate::firmware::apei::report_bert();
+    let ff = crate::firmware::apei::report_hest();
+    crate::mca::state::FIRMWARE_FIRST.store(ff, core::sync::atomic::Ordering::SeqCst);
+    crate::firmware::apei::init_erst();
 
     crate::tests::run_early(&config);
     info!("READY");

@@ -6,8 +6,10 @@
 use x86_64::instructions::interrupts;
 
 pub fn run() -> ! {
+    crate::console::shell::start();
     loop {
         crate::mca::consumer::drain();
+        crate::console::shell::poll();
         interrupts::disable();
         if crate::mca::consumer::pending() {
             interrupts::enable();

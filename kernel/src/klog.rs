@@ -74,6 +74,7 @@ pub fn log_with(level: LogLevel, line_prefix: &str, f: impl FnOnce(&mut dyn Writ
     }
     let stamp_us = crate::arch::x86_64::tsc::now_us();
     crate::console::with_console(|w| {
+        crate::console::shell::before_output(w);
         let mut p = Prefixed {
             out: w,
             tag: tag(level),

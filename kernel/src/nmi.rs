@@ -19,7 +19,7 @@ pub fn handle(frame: &mut InterruptStackFrame) {
         crate::qemu::halt_forever();
     }
     if crate::mca::handler::nmi_broadcast_pending() {
-        crate::mca::handler::machine_check(frame);
+        crate::mca::injector::enter_broadcast(frame);
         return;
     }
     UNKNOWN.fetch_add(1, Ordering::Relaxed);

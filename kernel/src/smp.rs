@@ -216,3 +216,87 @@ extern "C" fn ap_entry(cpu: u64) -> ! {
     apic::start_timer(crate::timer::TICK_MS);
     crate::idle::ap_idle()
 }
+
+/// A function one CPU asks another to run (Linux's smp_call_function_single):
+/// posted in the target's mailbox and kicked with a fixed-vector IPI; it runs
+/// in the target's interrupt context.
+struct Mailbox {
+    /// 0 idle, 1 posted, 2 running, 3 done.
+    state: core::sync::atomic::AtomicU8,
+    func: core::sync::atomic::AtomicUsize,
+    arg: AtomicU64,
+}
+
+static MAILBOXES: [Mailbox; MAX_CPUS] = [const {
+    Mailbox {
+        state: core::sync::atomic::AtomicU8::new(0),
+        func: core::sync::atomic::AtomicUsize::new(0),
+        arg: AtomicU64::new(0),
+    }
+}; MAX_CPUS];
+
+/// A call in flight.
+pub struct Call {
+    cpu: u32,
+}
+
+impl Call {
+    /// Waits (bounded) for the call to finish; false on timeout.
+    pub fn wait(self, timeout_us: u64) -> bool {
+        let mb = &MAILBOXES[self.cpu as usize];
+        let deadline = tsc::now_us() + timeout_us;
+        while mb.state.load(Ordering::SeqCst) != 3 {
+            if tsc::now_us() > deadline {
+                return false;
+            }
+            core::hint::spin_loop();
+        }
+        mb.state.store(0, Ordering::SeqCst);
+        true
+    }
+}
+
+/// Asks `cpu` to run `f(arg)` in interrupt context. The calling CPU must not
+/// be `cpu` (call `f` directly instead).
+pub fn call_on(cpu: u32, f: fn(u64), arg: u64) -> Result<Call, &'static str> {
+    if cpu == percpu::current().index {
+        return Err("cannot post a call to the calling CPU");
+    }
+    if online_mask() & (1 << cpu) == 0 {
+        return Err("CPU is not online");
+    }
+    let apic_id = apic_id_of(cpu).ok_or("CPU has no APIC id")?;
+    let mb = &MAILBOXES[cpu as usize];
+    if mb
+        .state
+        .compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        return Err("CPU is busy with another call");
+    }
+    mb.func.store(f as usize, Ordering::SeqCst);
+    mb.arg.store(arg, Ordering::SeqCst);
+    mb.state.store(1, Ordering::SeqCst);
+    apic::send_ipi(
+        apic::Dest::Apic(apic_id),
+        apic::Delivery::Fixed(idt::vector::CALL),
+    );
+    Ok(Call { cpu })
+}
+
+/// The CALL vector's handler: runs this CPU's posted function, if any.
+pub fn call_interrupt() {
+    let mb = &MAILBOXES[percpu::current().index as usize];
+    if mb
+        .state
+        .compare_exchange(1, 2, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        let raw = mb.func.load(Ordering::SeqCst);
+        // SAFETY: `raw` was stored by `call_on` from a `fn(u64)` and is
+        // turned back into the same type.
+        let f: fn(u64) = unsafe { core::mem::transmute::<usize, fn(u64)>(raw) };
+        f(mb.arg.load(Ordering::SeqCst));
+        mb.state.store(3, Ordering::SeqCst);
+    }
+}

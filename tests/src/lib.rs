@@ -54,6 +54,9 @@ pub struct VmOptions {
     pub cmdline: String,
     /// The ERST backing file; `None` gives a fresh one in the VM directory.
     pub erst: Option<PathBuf>,
+    /// Back guest RAM with a file the test can read and write while the
+    /// guest runs (to play firmware: BERT regions, EINJ mailboxes).
+    pub shared_ram: bool,
     pub extra: Vec<String>,
 }
 
@@ -66,6 +69,7 @@ impl Default for VmOptions {
             mem: "512M".into(),
             cmdline: String::new(),
             erst: None,
+            shared_ram: false,
             extra: Vec::new(),
         }
     }
@@ -96,12 +100,53 @@ impl VmOptions {
         self.extra.push(a.into());
         self
     }
+    pub fn shared_ram(mut self) -> Self {
+        self.shared_ram = true;
+        self
+    }
+    /// Adds an ACPI table (raw bytes with header) with `-acpitable`.
+    pub fn acpi_table(mut self, path: &Path) -> Self {
+        self.extra.push("-acpitable".into());
+        self.extra.push(format!("file={}", path.display()));
+        self
+    }
 }
 
 #[derive(Default)]
 struct Console {
     lines: Vec<String>,
+    /// Text after the last newline (a prompt, say).
+    partial: String,
     closed: bool,
+}
+
+/// A console line as a terminal would show it: without its line ending,
+/// only what follows the last carriage return (the shell clears its prompt
+/// with `\r` before log output), and without ANSI escape sequences.
+fn clean(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim_end_matches(['\n', '\r']);
+    let text = text.rsplit('\r').next().unwrap_or("");
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters, then one final byte in @..~.
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A running VM. Dropping it kills QEMU's process group.
@@ -115,6 +160,7 @@ pub struct Vm {
     qmp: Option<Qmp>,
     qmp_path: PathBuf,
     exit: Option<ExitKind>,
+    ram: Option<(PathBuf, std::fs::File)>,
 }
 
 /// A unique directory for one VM.
@@ -133,7 +179,39 @@ fn vm_dir(name: &str) -> PathBuf {
 impl Vm {
     /// Builds an image with the options' boot configuration and starts QEMU.
     pub fn start(name: &str, o: VmOptions) -> Vm {
+        Self::start_with(name, o, |_| {})
+    }
+
+    /// Like `start`, with a chance to fill shared guest RAM before the guest
+    /// runs (`prepare` gets the RAM file).
+    pub fn start_with(name: &str, mut o: VmOptions, prepare: impl FnOnce(&std::fs::File)) -> Vm {
         let dir = vm_dir(name);
+        let mut ram = None;
+        if o.shared_ram {
+            let path = PathBuf::from(format!(
+                "/dev/shm/rasos-{name}-{}-{}",
+                std::process::id(),
+                dir.file_name().unwrap().to_string_lossy()
+            ));
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .expect("create shared RAM file");
+            f.set_len(mem_bytes(&o.mem)).unwrap();
+            prepare(&f);
+            o.extra.push("-object".into());
+            o.extra.push(format!(
+                "memory-backend-file,id=ram0,size={},mem-path={},share=on",
+                o.mem,
+                path.display()
+            ));
+            o.extra.push("-machine".into());
+            o.extra.push("memory-backend=ram0".into());
+            ram = Some((path, f));
+        }
         let image = boot::image::build(&kernel_elf(), &o.cmdline, o.firmware, &dir)
             .unwrap_or_else(|e| panic!("{e}"));
         let mut q = boot::qemu::Options::new(o.firmware, image, dir.clone());
@@ -151,28 +229,37 @@ impl Vm {
         let c2 = console.clone();
         let log_path = dir.join("serial.log");
         std::thread::spawn(move || {
+            use std::io::Read;
             let mut log = std::fs::File::create(log_path).ok();
-            let mut r = BufReader::new(out);
-            let mut buf = Vec::new();
+            let mut out = out;
+            let mut pending: Vec<u8> = Vec::new();
+            let mut buf = [0u8; 4096];
             loop {
-                buf.clear();
-                match r.read_until(b'\n', &mut buf) {
+                let n = match out.read(&mut buf) {
                     Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        let line = String::from_utf8_lossy(&buf)
-                            .trim_end_matches(['\n', '\r'])
-                            .replace('\r', "");
-                        if let Some(f) = log.as_mut() {
-                            let _ = writeln!(f, "{line}");
-                        }
-                        let (m, cv) = &*c2;
-                        m.lock().unwrap().lines.push(line);
-                        cv.notify_all();
-                    }
+                    Ok(n) => n,
+                };
+                if let Some(f) = log.as_mut() {
+                    let _ = f.write_all(&buf[..n]);
                 }
+                pending.extend_from_slice(&buf[..n]);
+                let (m, cv) = &*c2;
+                let mut c = m.lock().unwrap();
+                while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=pos).collect();
+                    c.lines.push(clean(&line));
+                }
+                c.partial = clean(&pending);
+                cv.notify_all();
             }
             let (m, cv) = &*c2;
-            m.lock().unwrap().closed = true;
+            let mut c = m.lock().unwrap();
+            if !pending.is_empty() {
+                let last = clean(&pending);
+                c.lines.push(last);
+            }
+            c.partial.clear();
+            c.closed = true;
             cv.notify_all();
         });
         Vm {
@@ -184,7 +271,24 @@ impl Vm {
             qmp: None,
             qmp_path,
             exit: None,
+            ram,
         }
+    }
+
+    /// Reads guest-physical memory (shared RAM below the PCI hole).
+    pub fn ram_read(&self, phys: u64, len: usize) -> Vec<u8> {
+        use std::os::unix::fs::FileExt;
+        let (_, f) = self.ram.as_ref().expect("VM started with shared_ram()");
+        let mut b = vec![0u8; len];
+        f.read_exact_at(&mut b, phys).unwrap();
+        b
+    }
+
+    /// Writes guest-physical memory (shared RAM below the PCI hole).
+    pub fn ram_write(&self, phys: u64, bytes: &[u8]) {
+        use std::os::unix::fs::FileExt;
+        let (_, f) = self.ram.as_ref().expect("VM started with shared_ram()");
+        f.write_all_at(bytes, phys).unwrap();
     }
 
     /// Everything the VM printed so far.
@@ -253,6 +357,9 @@ impl Vm {
         loop {
             if let Some(l) = c.lines[seen..].iter().find(|l| re.is_match(l)) {
                 return l.clone();
+            }
+            if re.is_match(&c.partial) {
+                return c.partial.clone();
             }
             seen = c.lines.len();
             let now = Instant::now();
@@ -350,6 +457,60 @@ impl Vm {
 impl Drop for Vm {
     fn drop(&mut self) {
         boot::qemu::kill_group(&mut self.child);
+        if let Some((path, _)) = &self.ram {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// `512M` → bytes.
+fn mem_bytes(s: &str) -> u64 {
+    let (num, mul) = match s.chars().last() {
+        Some('G') => (&s[..s.len() - 1], 1 << 30),
+        Some('M') => (&s[..s.len() - 1], 1 << 20),
+        Some('K') => (&s[..s.len() - 1], 1 << 10),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().expect("memory size") * mul
+}
+
+/// Building ACPI tables for `-acpitable`.
+pub mod acpi {
+    use std::path::{Path, PathBuf};
+
+    /// A table: 36-byte header (OEM "RASTST") + body, checksum fixed.
+    pub fn sdt(sig: &[u8; 4], revision: u8, body: &[u8]) -> Vec<u8> {
+        let mut t = Vec::new();
+        t.extend_from_slice(sig);
+        t.extend_from_slice(&((36 + body.len()) as u32).to_le_bytes());
+        t.push(revision);
+        t.push(0);
+        t.extend_from_slice(b"RASTST");
+        t.extend_from_slice(b"RASTABLE");
+        t.extend_from_slice(&1u32.to_le_bytes());
+        t.extend_from_slice(b"RAST");
+        t.extend_from_slice(&1u32.to_le_bytes());
+        t.extend_from_slice(body);
+        let sum = t.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+        t[9] = 0u8.wrapping_sub(sum);
+        t
+    }
+
+    /// Writes a table file into `dir`.
+    pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// A GUID's bytes from its text fields (mixed endian, as ACPI/UEFI store it).
+    pub fn guid(d1: u32, d2: u16, d3: u16, d4: [u8; 8]) -> [u8; 16] {
+        let mut g = [0u8; 16];
+        g[..4].copy_from_slice(&d1.to_le_bytes());
+        g[4..6].copy_from_slice(&d2.to_le_bytes());
+        g[6..8].copy_from_slice(&d3.to_le_bytes());
+        g[8..].copy_from_slice(&d4);
+        g
     }
 }
 

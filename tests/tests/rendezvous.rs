@@ -5,7 +5,7 @@ use tests::mce::*;
 use tests::*;
 
 fn boot(name: &str, cpus: u32, cpu: &str, cmdline: &str) -> Vm {
-    let mut vm = boot_ready(
+    let vm = boot_ready(
         name,
         VmOptions::default().cpus(cpus).cpu(cpu).cmdline(cmdline),
     );

@@ -943,6 +943,16 @@ pub const fn linux_record_id(unix_secs: u64, seq: u32) -> u64 {
 /// Linux sets no validation bits and no timestamp; pass `timestamp`
 /// (Unix seconds) to add one, with its validation bit.
 pub fn encode_mce(rec: &MceRecord, record_id: u64, timestamp: Option<u64>) -> Vec<u8> {
+    encode_mce_array(rec, record_id, timestamp).to_vec()
+}
+
+/// [`encode_mce`] without allocating, for the machine-check panic path
+/// (which must not touch the heap).
+pub fn encode_mce_array(
+    rec: &MceRecord,
+    record_id: u64,
+    timestamp: Option<u64>,
+) -> [u8; MCE_RECORD_LEN] {
     let ts = timestamp.and_then(CperTimestamp::from_unix);
     let header = CperHeader {
         revision: RECORD_REVISION,
@@ -970,10 +980,10 @@ pub fn encode_mce(rec: &MceRecord, record_id: u64, timestamp: Option<u64>) -> Ve
         section_severity: CperSeverity::Fatal.as_u32(),
         ..Default::default()
     };
-    let mut out = Vec::with_capacity(MCE_RECORD_LEN);
-    out.extend_from_slice(&header.encode());
-    out.extend_from_slice(&desc.encode());
-    out.extend_from_slice(&LinuxMce::from_record(rec).encode());
+    let mut out = [0u8; MCE_RECORD_LEN];
+    out[..CperHeader::LEN].copy_from_slice(&header.encode());
+    out[CperHeader::LEN..CperHeader::LEN + SectionDescriptor::LEN].copy_from_slice(&desc.encode());
+    out[MCE_SECTION_OFFSET..].copy_from_slice(&LinuxMce::from_record(rec).encode());
     out
 }
 

@@ -2,8 +2,11 @@
 //! byte printed goes to both when present, so a machine without a serial port
 //! (a test bench with a screen) sees the same log as QEMU's `-serial stdio`.
 
+pub mod cmd_erst;
+pub mod commands;
 pub mod framebuffer;
 pub mod serial;
+pub mod shell;
 
 use core::fmt;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -77,6 +80,11 @@ pub fn with_console<R>(f: impl FnOnce(&mut dyn fmt::Write) -> R) -> R {
         }
     }
     f(&mut W)
+}
+
+/// The next input byte from the serial line, if any.
+pub fn read_byte() -> Option<u8> {
+    serial::try_read()
 }
 
 /// `print!` to the console without a timestamp (the shell, raw output).

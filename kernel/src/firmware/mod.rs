@@ -6,3 +6,5 @@ pub mod tables;
 
 #[cfg(target_os = "none")]
 pub mod acpi;
+#[cfg(target_os = "none")]
+pub mod apei;

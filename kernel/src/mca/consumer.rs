@@ -24,6 +24,9 @@ const CONSUMER_CPU: u32 = 0;
 
 static PENDING: AtomicBool = AtomicBool::new(false);
 
+/// The record the consumer is handling right now, if any.
+static IN_FLIGHT: Mutex<Option<MceRecord>> = Mutex::new(None);
+
 /// Subscribers to decoded records.
 pub static SUBSCRIBERS: Mutex<Registry> = Mutex::new(Registry::new());
 
@@ -74,7 +77,11 @@ pub fn drain() {
     let Some(rings) = RINGS.get() else { return };
     let mut handled = 0;
     rings.drain(|_, rec| {
+        // If the machine is stopped while this record is being handled, the
+        // panic path still finds it here.
+        *IN_FLIGHT.lock() = Some(rec);
         handle(&rec);
+        *IN_FLIGHT.lock() = None;
         handled += 1;
     });
     if handled > 0 {
@@ -116,7 +123,19 @@ fn report_rendezvous() {
     }
 }
 
+/// The most recent records, for the console's `log` command.
+pub static RECENT: Mutex<alloc::collections::VecDeque<MceRecord>> =
+    Mutex::new(alloc::collections::VecDeque::new());
+pub const RECENT_CAPACITY: usize = 256;
+
 fn handle(rec: &MceRecord) {
+    {
+        let mut r = RECENT.lock();
+        if r.len() == RECENT_CAPACITY {
+            r.pop_front();
+        }
+        r.push_back(*rec);
+    }
     {
         let mut s = STATS.lock();
         s.total += 1;
@@ -181,15 +200,32 @@ fn report_drops() {
 /// (the rings hand each record out once), then stop the other CPUs and end
 /// the run. Called from #MC context by the CPU that decided.
 pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
-    // One CPU prints; any other that decides the same halts here.
+    // One CPU prints; any other that decides the same halts here. The
+    // others are stopped first, so nobody consumes or prints meanwhile.
     crate::panic::claim();
+    crate::panic::stop_other_cpus();
     crate::console::force_unlock();
     crate::error!("mce: [Hardware Error]: {reason}: printing all machine-check records");
+    let mut in_flight = None;
+    for _ in 0..1000 {
+        if let Some(g) = IN_FLIGHT.try_lock() {
+            in_flight = *g;
+            break;
+        }
+        core::hint::spin_loop();
+    }
+    if let Some(rec) = in_flight {
+        crate::error!("mce: the consumer was handling this record when the machine stopped:");
+        print_record(&rec);
+        crate::firmware::apei::write_fatal(&rec);
+    }
     if let Some(rings) = RINGS.get() {
         let mut cpus = 0u64;
         rings.drain(|cpu, rec| {
             cpus |= 1 << cpu;
             print_record(&rec);
+            // Kept across the reboot (read back and listed on the next boot).
+            crate::firmware::apei::write_fatal(&rec);
         });
         crate::error!("mce: records printed from CPUs {}", CpuList(cpus));
     }

@@ -15,7 +15,6 @@ use super::regs::{self, mcg_status};
 use super::rendezvous::{Phase, Rendezvous};
 use super::severity::{decide, Context, Decision};
 use super::state;
-use crate::arch::x86_64::msr::HwMsr;
 use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::tsc::TscClock;
 use crate::mca::msr::Msr;
@@ -39,7 +38,7 @@ struct Scan {
 
 /// Grades (and, when `log` is set, logs and clears) every bank.
 fn scan_banks(
-    msr: &HwMsr,
+    msr: &impl Msr,
     cpu: usize,
     template: &MceRecord,
     ctx: Context,
@@ -47,7 +46,7 @@ fn scan_banks(
     no_way_out: bool,
 ) -> Scan {
     let cap = state::mcgcap(cpu);
-    let ignored = state::CPUS[cpu].ignored.load(Ordering::Relaxed);
+    let ignored = state::ignored_banks(cpu);
     let mut s = Scan {
         worst: Severity::NoError,
         msg: "No error found",
@@ -101,7 +100,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         }
     }
     NMI_BROADCAST.fetch_and(!(1u64 << cpu), Ordering::SeqCst);
-    let msr = HwMsr;
+    let msr = state::cpu_msr(cpu);
     let mcgstatus = msr.read(regs::IA32_MCG_STATUS);
     let rip = frame.instruction_pointer.as_u64();
     let cs = frame.code_segment.0;

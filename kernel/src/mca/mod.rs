@@ -9,6 +9,7 @@ pub mod grade;
 pub mod inject;
 pub mod msr;
 pub mod notify;
+pub mod overlay;
 pub mod poll_policy;
 pub mod quirks;
 pub mod record;
@@ -27,6 +28,8 @@ pub mod fixup;
 pub mod handler;
 #[cfg(target_os = "none")]
 pub mod init;
+#[cfg(target_os = "none")]
+pub mod injector;
 #[cfg(target_os = "none")]
 pub mod poll;
 #[cfg(target_os = "none")]

@@ -5,7 +5,6 @@
 
 use super::record::Source;
 use super::{banks, grade, poll_policy, regs, state};
-use crate::arch::x86_64::msr::HwMsr;
 use crate::arch::x86_64::percpu::{self, MAX_CPUS};
 use crate::arch::x86_64::tsc;
 use crate::mca::msr::Msr;
@@ -31,9 +30,9 @@ pub fn poll_banks(cpu: usize, source: Source) -> u32 {
     if !slot.ready.load(Ordering::Relaxed) {
         return 0;
     }
-    let msr = HwMsr;
+    let msr = state::cpu_msr(cpu);
     let cap = state::mcgcap(cpu);
-    let ignored = slot.ignored.load(Ordering::Relaxed);
+    let ignored = state::ignored_banks(cpu);
     let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), source);
     let mut n = 0;
     for bank in 0..cap.banks().min(64) {

@@ -3,8 +3,10 @@
 //! context reads (atomics, so #MC never takes a lock), and counters.
 
 use super::banks::McgCap;
+use super::overlay::{BankOverlay, OverlayMsr};
 use super::record::{CpuVendor, MceRecord, Source};
 use super::ring::PerCpuRings;
+use crate::arch::x86_64::msr::HwMsr;
 use crate::arch::x86_64::percpu::MAX_CPUS;
 use crate::arch::x86_64::tsc;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -50,6 +52,16 @@ pub static IDENTITY: Once<Identity> = Once::new();
 /// Machine checks taken (#MC entries), per CPU.
 pub static EXCEPTIONS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
+/// Banks the firmware handles first (HEST), left to it on every CPU.
+pub static FIRMWARE_FIRST: AtomicU64 = AtomicU64::new(0);
+
+/// Banks the OS leaves alone on `cpu`: quirks plus firmware-first banks.
+pub fn ignored_banks(cpu: usize) -> u64 {
+    CPUS.get(cpu)
+        .map_or(0, |c| c.ignored.load(Ordering::Relaxed))
+        | FIRMWARE_FIRST.load(Ordering::Relaxed)
+}
+
 /// Banks holding an error whose reporting was not enabled, cleared by #MC
 /// without a record.
 pub static NOT_ENABLED_CLEARED: AtomicU64 = AtomicU64::new(0);
@@ -57,6 +69,20 @@ pub static NOT_ENABLED_CLEARED: AtomicU64 = AtomicU64::new(0);
 /// `mce.test_unresponsive_cpu`: a CPU that, for tests, hangs in the #MC
 /// handler instead of joining the rendezvous (u32::MAX: none).
 pub static UNRESPONSIVE_CPU: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// The injector's software bank overlays, one per CPU.
+pub static OVERLAYS: [BankOverlay; MAX_CPUS] = [const { BankOverlay::new() }; MAX_CPUS];
+
+static HW: HwMsr = HwMsr;
+
+/// The MSRs of the calling CPU `cpu` as the machine-check code sees them:
+/// the hardware, with any injected overlay on top.
+pub fn cpu_msr(cpu: usize) -> OverlayMsr<'static, HwMsr> {
+    OverlayMsr {
+        inner: &HW,
+        overlay: &OVERLAYS[cpu.min(MAX_CPUS - 1)],
+    }
+}
 
 /// Sets up the rings; called once on the BSP before any CPU enables MCA.
 pub fn init(cpus: usize, config: &crate::config::Config) {
@@ -92,6 +118,10 @@ pub fn template(cpu: usize, mcgstatus: u64, source: Source) -> MceRecord {
             .map_or(0, |c| c.apic_id.load(Ordering::Relaxed)),
         cpuvendor: id.map_or(CpuVendor::Other, |i| i.vendor),
         cpuid: id.map_or(0, |i| i.signature),
+        walltime: match crate::firmware::apei::BOOT_UNIX.load(Ordering::Relaxed) {
+            0 => 0,
+            boot => boot as u64 + tsc::now_us() / 1_000_000,
+        },
         source,
         ..Default::default()
     }

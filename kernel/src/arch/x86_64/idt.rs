@@ -23,6 +23,8 @@ pub mod vector {
     pub const MCE_IPI: u8 = 0x32;
     /// Corrected machine-check interrupt (LVT CMCI).
     pub const CMCI: u8 = 0x33;
+    /// "Run the function in your mailbox" (cross-CPU calls).
+    pub const CALL: u8 = 0x34;
     /// Local APIC error interrupt.
     pub const APIC_ERROR: u8 = 0xFE;
     /// Local APIC spurious interrupt.
@@ -77,6 +79,7 @@ fn build() -> InterruptDescriptorTable {
     idt[vector::WAKE].set_handler_fn(wake);
     idt[vector::MCE_IPI].set_handler_fn(mce_ipi);
     idt[vector::CMCI].set_handler_fn(cmci);
+    idt[vector::CALL].set_handler_fn(call);
     idt[vector::APIC_ERROR].set_handler_fn(apic_error);
     idt[vector::SPURIOUS].set_handler_fn(spurious);
     for v in vector::PIC_BASE..vector::PIC_BASE + 16 {
@@ -169,11 +172,16 @@ extern "x86-interrupt" fn wake(_frame: InterruptStackFrame) {
 
 extern "x86-interrupt" fn mce_ipi(mut frame: InterruptStackFrame) {
     super::apic::eoi();
-    crate::mca::handler::machine_check(&mut frame);
+    crate::mca::injector::enter_broadcast(&mut frame);
 }
 
 extern "x86-interrupt" fn cmci(_frame: InterruptStackFrame) {
     crate::mca::poll::cmci_interrupt();
+    super::apic::eoi();
+}
+
+extern "x86-interrupt" fn call(_frame: InterruptStackFrame) {
+    crate::smp::call_interrupt();
     super::apic::eoi();
 }
 

@@ -9,5 +9,6 @@ pub mod idt;
 pub mod msr;
 pub mod percpu;
 pub mod pit;
+pub mod rtc;
 pub mod trampoline;
 pub mod tsc;

@@ -1,0 +1,246 @@
+//! The console's commands. Each prints what it did; commands that change
+//! state say what changed.
+
+use crate::config::LogLevel;
+use crate::mca::handler::CpuList;
+use crate::mca::record::Severity;
+use crate::mca::{consumer, decode, inject, injector, poll, state};
+use crate::{boot, kprint, smp};
+use core::sync::atomic::Ordering;
+
+/// Command names (for completion and `help`).
+pub static NAMES: &[&str] = &[
+    "help", "cpus", "log", "stats", "config", "inject", "pages", "erst",
+];
+
+const HELP: &str = "\
+commands:
+  help                    this list
+  cpus                    CPUs and their machine-check bank inventories
+  log [N] [ascii]         the last N records (default 10), decoded or as mcelog --ascii input
+  stats                   records per severity and CPU, drops, rendezvous times, pages
+  config                  the configuration in effect
+  config set key=value    change mce.tolerant, mce.poll_ms, mce.monarch_timeout_us or log
+  inject <record>         inject in the mce-inject language, e.g.
+                          inject CPU 0 BANK 9 STATUS CORRECTED 0x92 ADDR 0x1234000 MISC 0x8c POLL
+  pages                   pages taken out of use (poisoned or offlined)
+  erst list|show <id>|export|clear <id>|all|fill|readers
+                          the persistent record store (ERST)
+";
+
+/// Runs one command line.
+pub fn run(line: &str) {
+    let words = match crate::shell::words::split(line) {
+        Ok(w) => w,
+        Err(e) => {
+            kprint!("error: {e}\n");
+            return;
+        }
+    };
+    let Some(cmd) = words.first() else { return };
+    let args: alloc::vec::Vec<&str> = words[1..].iter().map(|s| s.as_str()).collect();
+    match cmd.as_str() {
+        "help" => kprint!("{HELP}"),
+        "cpus" => cpus(),
+        "log" => log(&args),
+        "stats" => stats(),
+        "config" => config(&args),
+        "inject" => inject_cmd(line),
+        "pages" => pages(),
+        "erst" => super::cmd_erst::run(&args),
+        other => kprint!("unknown command '{other}' (try help)\n"),
+    }
+}
+
+fn cpus() {
+    let online = smp::online_mask();
+    kprint!(
+        "{} CPU(s) online: {}\n",
+        online.count_ones(),
+        CpuList(online)
+    );
+    for cpu in 0..64usize {
+        if online & (1 << cpu) == 0 {
+            continue;
+        }
+        let c = &state::CPUS[cpu];
+        kprint!(
+            "cpu{cpu}: APIC id {}, {}; #MC taken {}, polls {}, errors polled {}, poll interval {} ms\n",
+            c.apic_id.load(Ordering::Relaxed),
+            state::mcgcap(cpu),
+            state::EXCEPTIONS[cpu].load(Ordering::Relaxed),
+            poll::POLLS[cpu].load(Ordering::Relaxed),
+            poll::FOUND[cpu].load(Ordering::Relaxed),
+            poll::interval_us(cpu) / 1000
+        );
+    }
+}
+
+fn log(args: &[&str]) {
+    let mut n = 10usize;
+    let mut ascii = false;
+    for a in args {
+        match *a {
+            "ascii" => ascii = true,
+            a => match a.parse() {
+                Ok(v) => n = v,
+                Err(_) => {
+                    kprint!("usage: log [N] [ascii]\n");
+                    return;
+                }
+            },
+        }
+    }
+    let recent = consumer::RECENT.lock();
+    let skip = recent.len().saturating_sub(n);
+    kprint!(
+        "{} record(s) kept (last {}), showing {}\n",
+        recent.len(),
+        consumer::RECENT_CAPACITY,
+        recent.len() - skip
+    );
+    for rec in recent.iter().skip(skip) {
+        crate::console::with_console(|w| {
+            let _ = if ascii {
+                decode::write_ascii(rec, w)
+            } else {
+                decode::write_decoded(rec, w)
+            };
+        });
+    }
+}
+
+fn stats() {
+    let s = consumer::STATS.lock();
+    kprint!("records: {} in all\n", s.total);
+    for sev in 0..8u8 {
+        let n = s.by_severity[sev as usize];
+        if n > 0 {
+            kprint!(
+                "  {:<10} {n}\n",
+                Severity::from_u8(sev).map_or("?", |v| v.name())
+            );
+        }
+    }
+    for (cpu, n) in s.by_cpu.iter().enumerate() {
+        if *n > 0 {
+            kprint!("  cpu{cpu:<7} {n}\n");
+        }
+    }
+    drop(s);
+    if let Some(rings) = state::RINGS.get() {
+        kprint!("dropped (ring full): {}", rings.total_dropped());
+        for (cpu, d) in rings.dropped_per_cpu() {
+            if d > 0 {
+                kprint!(" cpu{cpu}={d}");
+            }
+        }
+        kprint!("\n");
+    }
+    kprint!(
+        "not-enabled bank errors cleared in #MC: {}\n",
+        state::NOT_ENABLED_CLEARED.load(Ordering::Relaxed)
+    );
+    let r = crate::mca::handler::RENDEZVOUS.stats();
+    kprint!(
+        "rendezvous: {} completed, {} with timeouts, last {} us (CPUs {}), longest {} us\n",
+        r.completed,
+        r.timed_out,
+        r.last_duration_us,
+        CpuList(r.last_participants),
+        r.max_duration_us
+    );
+    let retired = boot::FRAMES.lock().retired().len();
+    kprint!("pages out of use: {retired}\n");
+}
+
+fn config(args: &[&str]) {
+    match args {
+        [] | ["show"] => kprint!("{}\n", boot::config()),
+        ["set", kv] => config_set(kv),
+        _ => kprint!("usage: config [show] | config set key=value\n"),
+    }
+}
+
+fn config_set(kv: &str) {
+    let Some(cell) = boot::CONFIG.get() else {
+        return;
+    };
+    let mut cfg = cell.lock();
+    let before = cfg.clone();
+    if let Err(p) = cfg.set(kv) {
+        kprint!("config: {p}\n");
+        return;
+    }
+    let key = kv.split('=').next().unwrap_or("");
+    match key {
+        "mce.tolerant" => state::TOLERANT.store(cfg.tolerant, Ordering::SeqCst),
+        "mce.poll_ms" => state::POLL_MS.store(cfg.poll_ms, Ordering::SeqCst),
+        "mce.monarch_timeout_us" => {
+            state::MONARCH_TIMEOUT_US.store(cfg.monarch_timeout_us, Ordering::SeqCst)
+        }
+        "log" => crate::klog::set_level(cfg.log),
+        _ => {
+            kprint!("config: {key} can only be set at boot (CMDLINE)\n");
+            *cfg = before;
+            return;
+        }
+    }
+    kprint!(
+        "config: changed {key}: was '{}', now '{}'\n",
+        value_of(&before, key),
+        value_of(&cfg, key)
+    );
+}
+
+fn value_of(c: &crate::config::Config, key: &str) -> alloc::string::String {
+    use alloc::string::ToString;
+    match key {
+        "mce.tolerant" => c.tolerant.to_string(),
+        "mce.poll_ms" => c.poll_ms.to_string(),
+        "mce.monarch_timeout_us" => c.monarch_timeout_us.to_string(),
+        "log" => LogLevel::name(c.log).into(),
+        _ => "?".into(),
+    }
+}
+
+fn inject_cmd(line: &str) {
+    let text = line.trim_start().strip_prefix("inject").unwrap_or("");
+    let injections = match inject::parse(text) {
+        Ok(v) if v.is_empty() => {
+            kprint!(
+                "inject: nothing to inject (expected a record such as 'CPU 0 BANK 1 STATUS ...')\n"
+            );
+            return;
+        }
+        Ok(v) => v,
+        Err(mut e) => {
+            // The parser counts columns from the start of the record text;
+            // report them on the command line as typed.
+            if e.line == 1 {
+                e.column += line.len() - text.len();
+            }
+            kprint!("inject: {e}\n");
+            return;
+        }
+    };
+    for inj in &injections {
+        kprint!(
+            "inject: {}\n",
+            inject::format(inj).trim_end().replace('\n', " ")
+        );
+        match injector::execute(inj) {
+            Ok(what) => kprint!("inject: done: {what}\n"),
+            Err(e) => kprint!("inject: failed: {e}\n"),
+        }
+    }
+}
+
+fn pages() {
+    let frames = boot::FRAMES.lock();
+    let list = frames.retired();
+    kprint!("{} page(s) out of use\n", list.len());
+    for (pfn, why) in list {
+        kprint!("  {:#x} ({:#x}): {:?}\n", pfn, pfn * 4096, why);
+    }
+}

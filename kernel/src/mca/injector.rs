@@ -1,0 +1,295 @@
+//! The software injector: executes records of the mce-inject language
+//! ([`super::inject`]). Bank values are staged for the target CPU and
+//! applied on that CPU itself (MSRs are per CPU): written to the bank MSRs
+//! where the CPU accepts it (QEMU does), otherwise into the software overlay
+//! the handler and poller read through. Then the path the record names runs
+//! for real: `EXCP` raises #MC (`int 18`) on the target and, when
+//! broadcast, makes every other CPU enter the handler through NMIs or a
+//! fixed-vector IPI, so the rendezvous runs; `POLL` runs the poller on the
+//! target; `CMCI` raises the CMCI vector there; `HOLD` only stages.
+
+use super::inject::{Broadcast, Injection, Mode};
+use super::record::CpuVendor;
+use super::regs::{self, mcg_status};
+use super::{handler, state};
+use crate::arch::x86_64::apic::{self, Delivery, Dest};
+use crate::arch::x86_64::idt::vector;
+use crate::arch::x86_64::msr::HwMsr;
+use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::mca::msr::Msr;
+use crate::smp;
+use alloc::format;
+use alloc::string::String;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use x86_64::structures::idt::InterruptStackFrame;
+
+/// Values staged for one CPU, applied by that CPU.
+struct Staged {
+    pending: AtomicBool,
+    has_bank: AtomicBool,
+    bank: AtomicU8,
+    status: AtomicU64,
+    addr: AtomicU64,
+    misc: AtomicU64,
+    mcgstatus: AtomicU64,
+}
+
+static STAGED: [Staged; MAX_CPUS] = [const {
+    Staged {
+        pending: AtomicBool::new(false),
+        has_bank: AtomicBool::new(false),
+        bank: AtomicU8::new(0),
+        status: AtomicU64::new(0),
+        addr: AtomicU64::new(0),
+        misc: AtomicU64::new(0),
+        mcgstatus: AtomicU64::new(0),
+    }
+}; MAX_CPUS];
+
+/// CPUs to enter #MC through the fixed-vector IPI.
+static IRQ_BROADCAST: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the bank MSRs take our writes (QEMU) or the overlay must be used.
+fn msrs_writable() -> bool {
+    crate::qemu::under_qemu()
+}
+
+fn stage(cpu: u32, bank: Option<(u8, u64, u64, u64)>, mcgstatus: u64) {
+    let s = &STAGED[cpu as usize];
+    if let Some((b, st, addr, misc)) = bank {
+        s.bank.store(b, Ordering::SeqCst);
+        s.status.store(st, Ordering::SeqCst);
+        s.addr.store(addr, Ordering::SeqCst);
+        s.misc.store(misc, Ordering::SeqCst);
+    }
+    s.has_bank.store(bank.is_some(), Ordering::SeqCst);
+    s.mcgstatus.store(mcgstatus, Ordering::SeqCst);
+    s.pending.store(true, Ordering::SeqCst);
+}
+
+/// Applies what was staged for the calling CPU (runs on that CPU).
+fn apply_staged() {
+    let cpu = percpu::current().index as usize;
+    let s = &STAGED[cpu];
+    if !s.pending.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let has_bank = s.has_bank.load(Ordering::SeqCst);
+    let b = s.bank.load(Ordering::SeqCst);
+    let (st, addr, misc) = (
+        s.status.load(Ordering::SeqCst),
+        s.addr.load(Ordering::SeqCst),
+        s.misc.load(Ordering::SeqCst),
+    );
+    let mcg = s.mcgstatus.load(Ordering::SeqCst);
+    if msrs_writable() {
+        let m = HwMsr;
+        if has_bank {
+            m.write(regs::mc_addr(b), addr);
+            m.write(regs::mc_misc(b), misc);
+            m.write(regs::mc_status(b), st);
+        }
+        m.write(regs::IA32_MCG_STATUS, mcg);
+    } else {
+        let ov = &state::OVERLAYS[cpu];
+        if has_bank {
+            ov.set_bank(b, st, addr, misc);
+        }
+        ov.set_mcgstatus(mcg);
+    }
+}
+
+/// Raises #MC on the calling CPU.
+fn raise_machine_check() {
+    // SAFETY: `int 18` enters the #MC handler through the IDT like a
+    // hardware machine check (same gate and IST stack); the handler returns
+    // when the injected error is survivable.
+    unsafe { core::arch::asm!("int 18") };
+}
+
+fn target_exception(_: u64) {
+    apply_staged();
+    raise_machine_check();
+}
+
+fn target_poll(_: u64) {
+    apply_staged();
+    super::poll::poll_banks(
+        percpu::current().index as usize,
+        super::record::Source::Poll,
+    );
+}
+
+fn target_cmci(_: u64) {
+    apply_staged();
+    apic::send_ipi(Dest::SelfOnly, Delivery::Fixed(vector::CMCI));
+}
+
+fn target_hold(_: u64) {
+    apply_staged();
+}
+
+/// Entry from the NMI handler or the MCE_IPI vector on a broadcast
+/// participant: apply its staged MCG_STATUS and run the #MC handler.
+pub fn enter_broadcast(frame: &mut InterruptStackFrame) {
+    let cpu = percpu::current().index;
+    IRQ_BROADCAST.fetch_and(!(1 << cpu), Ordering::SeqCst);
+    apply_staged();
+    handler::machine_check(frame);
+}
+
+/// Runs `f` on `cpu` (directly when it is the calling CPU) and waits.
+fn run_on(cpu: u32, f: fn(u64)) -> Result<(), String> {
+    if cpu == percpu::current().index {
+        x86_64::instructions::interrupts::without_interrupts(|| f(0));
+        return Ok(());
+    }
+    let call = smp::call_on(cpu, f, 0).map_err(|e| format!("cpu{cpu}: {e}"))?;
+    let timeout = 3 * state::MONARCH_TIMEOUT_US.load(Ordering::Relaxed) + 1_000_000;
+    if call.wait(timeout) {
+        Ok(())
+    } else {
+        Err(format!(
+            "cpu{cpu} did not finish the injection within {} ms",
+            timeout / 1000
+        ))
+    }
+}
+
+/// Executes one injection; returns a description of what was done.
+pub fn execute(inj: &Injection) -> Result<String, String> {
+    let online = smp::online_mask();
+    if inj.cpu as usize >= MAX_CPUS || online & (1 << inj.cpu) == 0 {
+        return Err(format!(
+            "cpu{} is not online (online: {})",
+            inj.cpu,
+            handler::CpuList(online)
+        ));
+    }
+    let cap = state::mcgcap(inj.cpu as usize);
+    if inj.bank >= cap.banks() {
+        return Err(format!(
+            "bank {} does not exist on cpu{} ({} banks)",
+            inj.bank,
+            inj.cpu,
+            cap.banks()
+        ));
+    }
+    let how = if msrs_writable() {
+        "bank MSRs"
+    } else {
+        "software overlay"
+    };
+    let bank = Some((inj.bank, inj.status, inj.addr, inj.misc));
+    if inj.hold {
+        stage(inj.cpu, bank, inj.mcgstatus);
+        run_on(inj.cpu, target_hold)?;
+        return Ok(format!(
+            "held in cpu{} bank {} ({how}); not triggered",
+            inj.cpu, inj.bank
+        ));
+    }
+    match inj.mode {
+        Mode::Poll => {
+            stage(inj.cpu, bank, 0);
+            run_on(inj.cpu, target_poll)?;
+            Ok(format!(
+                "cpu{} bank {} ({how}), poll run on cpu{}",
+                inj.cpu, inj.bank, inj.cpu
+            ))
+        }
+        Mode::Cmci => {
+            stage(inj.cpu, bank, 0);
+            run_on(inj.cpu, target_cmci)?;
+            Ok(format!(
+                "cpu{} bank {} ({how}), CMCI raised on cpu{}",
+                inj.cpu, inj.bank, inj.cpu
+            ))
+        }
+        Mode::Exception => exception(inj, bank, how),
+    }
+}
+
+fn exception(
+    inj: &Injection,
+    bank: Option<(u8, u64, u64, u64)>,
+    how: &str,
+) -> Result<String, String> {
+    let online = smp::online_mask();
+    let intel = state::IDENTITY
+        .get()
+        .is_some_and(|i| i.vendor != CpuVendor::Amd);
+    // What real hardware does by default: Intel broadcasts #MC, AMD does not.
+    let broadcast = match inj.broadcast {
+        Broadcast::Default if intel => Broadcast::Nmi,
+        Broadcast::Default => Broadcast::None,
+        b => b,
+    };
+    let others = match broadcast {
+        Broadcast::None | Broadcast::Default => 0,
+        Broadcast::Nmi | Broadcast::Irq => online & !(1 << inj.cpu),
+    };
+    let me = percpu::current().index;
+    stage(inj.cpu, bank, inj.mcgstatus);
+    // The others see what QEMU's broadcast gives them: MCIP|RIPV, no bank.
+    for c in 0..MAX_CPUS as u32 {
+        if others & (1 << c) != 0 {
+            stage(c, None, mcg_status::MCIP | mcg_status::RIPV);
+        }
+    }
+    let remote = others & !(1 << me);
+    match broadcast {
+        Broadcast::Nmi if remote != 0 => {
+            handler::request_nmi_broadcast(remote);
+            apic_each(remote, Delivery::Nmi);
+        }
+        Broadcast::Irq if remote != 0 => {
+            IRQ_BROADCAST.fetch_or(remote, Ordering::SeqCst);
+            apic_each(remote, Delivery::Fixed(vector::MCE_IPI));
+        }
+        _ => {}
+    }
+    let desc = format!(
+        "cpu{} bank {} ({how}), #MC raised on cpu{}{}",
+        inj.cpu,
+        inj.bank,
+        inj.cpu,
+        match broadcast {
+            Broadcast::Nmi => format!(", NMI broadcast to {}", handler::CpuList(others)),
+            Broadcast::Irq => format!(", IPI broadcast to {}", handler::CpuList(others)),
+            _ => String::new(),
+        }
+    );
+    if inj.cpu == me {
+        x86_64::instructions::interrupts::without_interrupts(|| target_exception(0));
+        return Ok(desc);
+    }
+    let call =
+        smp::call_on(inj.cpu, target_exception, 0).map_err(|e| format!("cpu{}: {e}", inj.cpu))?;
+    if others & (1 << me) != 0 {
+        // The calling CPU takes part too.
+        x86_64::instructions::interrupts::without_interrupts(|| {
+            apply_staged();
+            raise_machine_check();
+        });
+    }
+    let timeout = 3 * state::MONARCH_TIMEOUT_US.load(Ordering::Relaxed) + 1_000_000;
+    if !call.wait(timeout) {
+        return Err(format!(
+            "cpu{} did not finish the #MC within {} ms",
+            inj.cpu,
+            timeout / 1000
+        ));
+    }
+    Ok(desc)
+}
+
+fn apic_each(mask: u64, delivery: Delivery) {
+    for c in 0..MAX_CPUS as u32 {
+        if mask & (1 << c) != 0 {
+            if let Some(id) = smp::apic_id_of(c) {
+                apic::send_ipi(Dest::Apic(id), delivery);
+            }
+        }
+    }
+}
