@@ -3,6 +3,8 @@
 #   make run    build, boot in QEMU, show the RAS subsystem working
 #   make test   host unit tests + QEMU-driven tests
 #   make bench  benchmarks (target/bench.jsonl)
+#   make usb DEV=/dev/sdX [FIRMWARE=uefi|bios] [YES=1]
+#               write the image to a USB stick (checked, confirmed, verified)
 #
 # `run` and `test` install what they need first (make setup).
 
@@ -17,12 +19,29 @@ QMP       ?= target/qmp.sock
 ERST      ?= target/erst.bin
 ERST_SIZE ?= 0x10000
 QEMU_ARGS ?=
+DEV       ?=
+YES       ?=
+
+# `usb` writes the UEFI image unless FIRMWARE is given (command line or
+# environment): the machines a stick is carried to mostly boot UEFI, while
+# `run` keeps its BIOS default.
+USB_FIRMWARE := $(if $(filter command line environment environment override override,$(origin FIRMWARE)),$(FIRMWARE),uefi)
+
+# Fail before minutes of building, not after.
+ifneq ($(filter usb,$(MAKECMDGOALS)),)
+  ifeq ($(strip $(DEV)),)
+    $(error usb: DEV is empty; give the stick's whole disk, e.g. make usb DEV=/dev/sdb (see lsblk))
+  endif
+  ifeq ($(filter bios uefi,$(USB_FIRMWARE)),)
+    $(error usb: FIRMWARE must be uefi or bios, not '$(USB_FIRMWARE)')
+  endif
+endif
 
 KERNEL := target/x86_64-target/release/kernel
 BOOT   := target/debug/boot
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build kernel image run test bench clean
+.PHONY: setup build kernel image run test bench usb clean
 
 ## setup: install QEMU, OVMF and the nightly's rust-src/llvm-tools (idempotent)
 setup:
@@ -64,6 +83,13 @@ test: setup build
 ## bench: boot time and RAS metrics; also written to target/bench.jsonl
 bench: setup build
 	cargo run -q --release -p tests --bin bench
+
+## usb: write target/images/uefi.img (FIRMWARE=bios: bios.img) to DEV after the checks
+## and a typed confirmation (YES=1 skips it), then read it back to verify;
+## sudo is used only if DEV is not writable as is
+usb: image
+	$$([ -w '$(DEV)' ] || echo '$(SUDO)') $(BOOT) usb --image target/images/$(USB_FIRMWARE).img \
+	  --dev '$(DEV)' $(if $(filter 1,$(YES)),--yes)
 
 clean:
 	cargo clean

@@ -1,19 +1,23 @@
-//! `boot`: make disk images of the kernel and run them in QEMU.
+//! `boot`: make disk images of the kernel, run them in QEMU, write them to
+//! a USB stick.
 //!
 //! ```text
 //! boot image --kernel ELF [--out DIR] [--firmware bios|uefi|both] [--cmdline '...']
 //! boot run   --kernel ELF [--out DIR] [--firmware bios|uefi] [--cmdline '...']
 //!            [--cpus N] [--cpu intel|amd|MODEL] [--mem 512M] [--qmp PATH]
 //!            [--erst PATH|none] [--erst-size BYTES] [--qemu-args '...']
+//! boot usb   --image IMG --dev /dev/sdX [--yes]
 //! ```
 //!
 //! `run` exits with the status documented in the README (0 success, 1 kernel
 //! panic, 2 machine-check panic, 3 no exit code, 4 QEMU failure, 130
 //! interrupted); QEMU's whole process group is killed when `run` ends or is
-//! interrupted.
+//! interrupted. `usb` exits with 0 written and verified, 1 refused (nothing
+//! written), 2 writing failed, 3 verification failed, 4 bad arguments.
 
 use boot::image::{self, Firmware};
 use boot::qemu::{self, ExitKind, Options};
+use boot::usb;
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -40,6 +44,14 @@ impl Args {
         self.words.remove(i);
         Some(v)
     }
+
+    fn flag(&mut self, flag: &str) -> bool {
+        let i = self.words.iter().position(|w| w == flag);
+        if let Some(i) = i {
+            self.words.remove(i);
+        }
+        i.is_some()
+    }
 }
 
 fn die(msg: &str) -> ! {
@@ -50,10 +62,13 @@ fn die(msg: &str) -> ! {
 fn main() {
     let mut words: Vec<String> = std::env::args().skip(1).collect();
     if words.is_empty() {
-        die("usage: boot image|run --kernel ELF [options] (see boot/src/main.rs)");
+        die("usage: boot image|run --kernel ELF [options], boot usb --image IMG --dev /dev/sdX [--yes] (see boot/src/main.rs)");
     }
     let cmd = words.remove(0);
     let mut a = Args { words };
+    if cmd == "usb" {
+        std::process::exit(usb_command(a));
+    }
     let kernel = PathBuf::from(
         a.take("--kernel")
             .unwrap_or_else(|| die("--kernel ELF is required")),
@@ -105,7 +120,43 @@ fn main() {
             reject_leftovers(&a);
             std::process::exit(run(&o));
         }
-        other => die(&format!("unknown command '{other}' (image, run)")),
+        other => die(&format!("unknown command '{other}' (image, run, usb)")),
+    }
+}
+
+/// `boot usb`: the checks, the question and the write live in `boot::usb`;
+/// this only parses the flags and maps the outcome to an exit status.
+fn usb_command(mut a: Args) -> i32 {
+    let image = a
+        .take("--image")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| die("--image IMG is required"));
+    let dev = a
+        .take("--dev")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| die("--dev /dev/sdX is required (the whole USB disk, see `lsblk`)"));
+    let yes = a.flag("--yes");
+    reject_leftovers(&a);
+    let req = usb::Request {
+        image: image.into(),
+        dev: dev.into(),
+        yes,
+    };
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    let env = usb::Env::host();
+    match usb::run(
+        &env,
+        &req,
+        &mut stdin.lock(),
+        interactive,
+        &mut std::io::stderr(),
+    ) {
+        Ok(_) => 0,
+        Err(f) => {
+            eprintln!("boot: {f}");
+            f.exit_code()
+        }
     }
 }
 
