@@ -152,6 +152,9 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     // Machine checks: rings and subscribers first, then this CPU's banks.
     crate::mca::state::init(percpu::MAX_CPUS, &config);
     crate::mca::consumer::subscribe(crate::mca::recovery::subscriber());
+    crate::mca::storm_state::configure(&config);
+    crate::mca::cec::init(config.cec_threshold, config.cec_window_s);
+    crate::mca::consumer::subscribe(crate::mca::cec::subscriber());
     crate::mca::init::init_cpu(0, bsp_apic);
 
     apic::start_timer(crate::timer::TICK_MS);

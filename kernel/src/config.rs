@@ -60,6 +60,18 @@ pub struct Config {
     pub poll_ms: u64,
     /// `mce.ring_capacity`: records per CPU in the record ring.
     pub ring_capacity: usize,
+    /// `mce.storm_threshold`: polls with errors within the storm window
+    /// (64 one-second slots) that make a bank's errors a storm.
+    pub storm_threshold: u32,
+    /// `mce.storm_poll_ms`: the fixed polling interval during a storm.
+    pub storm_poll_ms: u64,
+    /// `mce.storm_clean_polls`: clean polls in a row that end a storm.
+    pub storm_clean_polls: u32,
+    /// `cec.threshold`: corrected errors on one page within the window that
+    /// take the page offline.
+    pub cec_threshold: u32,
+    /// `cec.window_s`: the corrected-error collector's window in seconds.
+    pub cec_window_s: u64,
     /// `einj`: whether error injection through ACPI EINJ is allowed.
     pub einj: bool,
     /// `log`: the console log level.
@@ -79,6 +91,11 @@ impl Default for Config {
             monarch_timeout_us: 1_000_000,
             poll_ms: 1000,
             ring_capacity: 64,
+            storm_threshold: 5,
+            storm_poll_ms: 1000,
+            storm_clean_polls: 30,
+            cec_threshold: 10,
+            cec_window_s: 86_400,
             einj: false,
             log: LogLevel::Info,
             test_unresponsive_cpu: None,
@@ -178,6 +195,34 @@ impl Config {
                     .ok_or_else(|| bad("1..65536 records"))?
                     as usize
             }
+            "mce.storm_threshold" => {
+                self.storm_threshold = parse_u64(value)
+                    .filter(|v| (1..=64).contains(v))
+                    .ok_or_else(|| bad("1..64 polls"))?
+                    as u32
+            }
+            "mce.storm_poll_ms" => {
+                self.storm_poll_ms = parse_u64(value)
+                    .filter(|v| (10..=60_000).contains(v))
+                    .ok_or_else(|| bad("10..60000 milliseconds"))?
+            }
+            "mce.storm_clean_polls" => {
+                self.storm_clean_polls = parse_u64(value)
+                    .filter(|v| (1..=64).contains(v))
+                    .ok_or_else(|| bad("1..64 polls"))?
+                    as u32
+            }
+            "cec.threshold" => {
+                self.cec_threshold = parse_u64(value)
+                    .filter(|v| (1..=1_000_000).contains(v))
+                    .ok_or_else(|| bad("1..1000000 errors"))?
+                    as u32
+            }
+            "cec.window_s" => {
+                self.cec_window_s = parse_u64(value)
+                    .filter(|v| (1..=31_536_000).contains(v))
+                    .ok_or_else(|| bad("1..31536000 seconds"))?
+            }
             "mce.test_unresponsive_cpu" => {
                 self.test_unresponsive_cpu = Some(
                     parse_u64(value)
@@ -207,11 +252,18 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "mce.tolerant={} mce.monarch_timeout_us={} mce.poll_ms={} mce.ring_capacity={} einj={} log={}",
+            "mce.tolerant={} mce.monarch_timeout_us={} mce.poll_ms={} mce.ring_capacity={} \
+             mce.storm_threshold={} mce.storm_poll_ms={} mce.storm_clean_polls={} \
+             cec.threshold={} cec.window_s={} einj={} log={}",
             self.tolerant,
             self.monarch_timeout_us,
             self.poll_ms,
             self.ring_capacity,
+            self.storm_threshold,
+            self.storm_poll_ms,
+            self.storm_clean_polls,
+            self.cec_threshold,
+            self.cec_window_s,
             if self.einj { "on" } else { "off" },
             self.log.name()
         )?;
@@ -238,14 +290,14 @@ mod tests {
         assert_eq!(c, Config::default());
         assert_eq!(
             c.to_string(),
-            "mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.poll_ms=1000 mce.ring_capacity=64 einj=off log=info"
+            "mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.poll_ms=1000 mce.ring_capacity=64 mce.storm_threshold=5 mce.storm_poll_ms=1000 mce.storm_clean_polls=30 cec.threshold=10 cec.window_s=86400 einj=off log=info"
         );
     }
 
     #[test]
     fn every_key() {
         let (c, p) = Config::parse(
-            "mce.tolerant=3 mce.monarch_timeout_us=0x100 mce.poll_ms=50 mce.ring_capacity=8 einj=on log=debug mce.test_unresponsive_cpu=2 test=panic",
+            "mce.tolerant=3 mce.monarch_timeout_us=0x100 mce.poll_ms=50 mce.ring_capacity=8 einj=on log=debug mce.test_unresponsive_cpu=2 mce.storm_threshold=3 mce.storm_poll_ms=100 mce.storm_clean_polls=4 cec.threshold=2 cec.window_s=60 test=panic",
         );
         assert!(p.is_empty(), "{p:?}");
         assert_eq!(c.tolerant, 3);
@@ -256,6 +308,11 @@ mod tests {
         assert_eq!(c.log, LogLevel::Debug);
         assert_eq!(c.test, "panic");
         assert_eq!(c.test_unresponsive_cpu, Some(2));
+        assert_eq!(
+            (c.storm_threshold, c.storm_poll_ms, c.storm_clean_polls),
+            (3, 100, 4)
+        );
+        assert_eq!((c.cec_threshold, c.cec_window_s), (2, 60));
         // What is printed parses back to the same configuration.
         assert_eq!(Config::parse(&c.to_string()).0, c);
     }

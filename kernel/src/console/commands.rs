@@ -141,6 +141,12 @@ fn stats() {
         "not-enabled bank errors cleared in #MC: {}\n",
         state::NOT_ENABLED_CLEARED.load(Ordering::Relaxed)
     );
+    kprint!(
+        "storms: {} so far, {} storm record(s) kept off the console\n",
+        crate::mca::storm_state::STORMS.load(Ordering::Relaxed),
+        consumer::STATS.lock().storm_suppressed
+    );
+    kprint!("{}\n", crate::mca::cec::summary());
     let r = crate::mca::handler::RENDEZVOUS.stats();
     kprint!(
         "rendezvous: {} completed, {} with timeouts, last {} us (CPUs {}), longest {} us\n",

@@ -36,6 +36,9 @@ pub struct Stats {
     pub by_severity: [u64; 8],
     pub by_cpu: [u64; MAX_CPUS],
     pub total: u64,
+    /// Records of banks in a storm kept off the console (still logged,
+    /// counted and handed to subscribers).
+    pub storm_suppressed: u64,
     /// Drops already reported, per CPU.
     reported_drops: [u64; MAX_CPUS],
 }
@@ -44,6 +47,7 @@ pub static STATS: Mutex<Stats> = Mutex::new(Stats {
     by_severity: [0; 8],
     by_cpu: [0; MAX_CPUS],
     total: 0,
+    storm_suppressed: 0,
     reported_drops: [0; MAX_CPUS],
 });
 
@@ -87,8 +91,48 @@ pub fn drain() {
     if handled > 0 {
         notice();
     }
+    report_storms();
     report_drops();
     report_rendezvous();
+    decay_now_and_then();
+}
+
+static LAST_DECAY_US: AtomicU64 = AtomicU64::new(0);
+
+fn decay_now_and_then() {
+    let now = tsc::now_us();
+    if now.saturating_sub(LAST_DECAY_US.load(Ordering::Relaxed)) > 1_000_000 {
+        LAST_DECAY_US.store(now, Ordering::Relaxed);
+        super::cec::decay();
+    }
+}
+
+/// "Storm detected" and "storm subsided", once each per storm.
+fn report_storms() {
+    use super::storm_state::{BEGAN, ENDED, STORM_ERRORS};
+    let online = crate::smp::online_mask();
+    for cpu in 0..MAX_CPUS {
+        if online & (1 << cpu) == 0 {
+            continue;
+        }
+        let began = BEGAN[cpu].swap(0, Ordering::SeqCst);
+        let ended = ENDED[cpu].swap(0, Ordering::SeqCst);
+        for bank in 0..64u8 {
+            let bit = 1u64 << bank;
+            if began & bit != 0 {
+                crate::warn!(
+                    "mce: cpu{cpu} bank {bank}: corrected-error storm detected; polling it every {} ms, its records kept off the console (see 'log')",
+                    super::storm_state::poll_interval_us(cpu).unwrap_or(0) / 1000
+                );
+            }
+            if ended & bit != 0 {
+                crate::info!(
+                    "mce: cpu{cpu} bank {bank}: storm subsided; {} error(s) during the storm",
+                    STORM_ERRORS[cpu][bank as usize].load(Ordering::Relaxed)
+                );
+            }
+        }
+    }
 }
 
 static REPORTED_RENDEZVOUS: AtomicU64 = AtomicU64::new(0);
@@ -144,7 +188,14 @@ fn handle(rec: &MceRecord) {
             *c += 1;
         }
     }
-    print_record(rec);
+    // A storm's corrected errors would drown the console: count them; the
+    // storm's start and end are reported instead.
+    let quiet = !rec.uncorrected() && super::storm_state::in_storm(rec.cpu as usize, rec.bank);
+    if quiet {
+        STATS.lock().storm_suppressed += 1;
+    } else {
+        print_record(rec);
+    }
     // Subscribers run with the registry locked; they must not subscribe.
     SUBSCRIBERS.lock().notify(rec);
 }

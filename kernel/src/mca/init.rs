@@ -43,6 +43,9 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
         state::log(cpu, rec);
     });
     slot.ignored.store(report.ignored, Ordering::SeqCst);
+    if cap.has(regs::mcg_cap::CMCI_P) {
+        claim_cmci_banks(cpu, cap);
+    }
     // Only now may #MC be raised: the handler and the banks are ready.
     // SAFETY: setting CR4.MCE enables #MC delivery; the IDT has a handler on
     // its own IST stack.
@@ -77,4 +80,28 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
         }
     );
     true
+}
+
+/// Claims this CPU's share of the CMCI banks (a bank shared by several CPUs
+/// is owned by the first to set CMCI_EN) and points the LVT CMCI entry at
+/// the CMCI vector.
+fn claim_cmci_banks(cpu: usize, cap: McgCap) {
+    let msr = HwMsr;
+    let mut owned = super::cmci::BankSet::EMPTY;
+    let r = super::cmci::discover(
+        &msr,
+        cap.banks(),
+        super::cmci::DEFAULT_THRESHOLD,
+        &mut owned,
+    );
+    state::CPUS[cpu].cmci_owned.store(owned.0, Ordering::SeqCst);
+    crate::arch::x86_64::apic::set_lvt_cmci(Some(crate::arch::x86_64::idt::vector::CMCI));
+    use super::handler::CpuList;
+    info!(
+        "cmci: cpu{cpu}: owns banks {} (claimed now {}), owned by other CPUs {}, without CMCI {}",
+        CpuList(owned.0),
+        CpuList(r.claimed.0),
+        CpuList(r.owned_elsewhere.0),
+        CpuList(r.unsupported.0)
+    );
 }

@@ -21,6 +21,8 @@ pub mod storm;
 
 // The kernel side: MSRs, the #MC entry, timers, the consumer.
 #[cfg(target_os = "none")]
+pub mod cec;
+#[cfg(target_os = "none")]
 pub mod consumer;
 #[cfg(target_os = "none")]
 pub mod fixup;
@@ -36,3 +38,5 @@ pub mod poll;
 pub mod recovery;
 #[cfg(target_os = "none")]
 pub mod state;
+#[cfg(target_os = "none")]
+pub mod storm_state;

@@ -4,7 +4,7 @@
 //! uses the same bank scan.
 
 use super::record::Source;
-use super::{banks, grade, poll_policy, regs, state};
+use super::{banks, grade, poll_policy, regs, state, storm_state};
 use crate::arch::x86_64::percpu::{self, MAX_CPUS};
 use crate::arch::x86_64::tsc;
 use crate::mca::msr::Msr;
@@ -39,16 +39,17 @@ pub fn poll_banks(cpu: usize, source: Source) -> u32 {
         if ignored & (1 << bank) != 0 {
             continue;
         }
-        let Some(mut rec) = banks::read_bank(&msr, bank, &template) else {
-            continue;
+        let found = match banks::read_bank(&msr, bank, &template) {
+            Some(mut rec) if poll_policy::should_log(rec.status, cap.0, false) => {
+                rec.severity = grade::grade_polled(&rec);
+                state::log(cpu, rec);
+                banks::clear_bank(&msr, bank);
+                n += 1;
+                1
+            }
+            _ => 0,
         };
-        if !poll_policy::should_log(rec.status, cap.0, false) {
-            continue;
-        }
-        rec.severity = grade::grade_polled(&rec);
-        state::log(cpu, rec);
-        banks::clear_bank(&msr, bank);
-        n += 1;
+        storm_state::observe(cpu, bank, found, template.time_us);
     }
     POLLS[cpu].fetch_add(1, Ordering::Relaxed);
     if n > 0 {
@@ -72,7 +73,10 @@ pub fn on_tick(cpu: usize) {
         0 => max_interval_us(),
         v => v,
     };
-    let iv = poll_policy::next_interval(cur, found, MIN_INTERVAL_US, max_interval_us());
+    // During a storm the interval is fixed; otherwise it adapts.
+    let iv = storm_state::poll_interval_us(cpu).unwrap_or_else(|| {
+        poll_policy::next_interval(cur, found, MIN_INTERVAL_US, max_interval_us())
+    });
     INTERVAL_US[cpu].store(iv, Ordering::Relaxed);
     next.store(now + iv, Ordering::Relaxed);
 }
@@ -84,7 +88,9 @@ pub fn interval_us(cpu: usize) -> u64 {
         .map_or(0, |v| v.load(Ordering::Relaxed))
 }
 
-/// The CMCI interrupt: the owned banks hold a corrected error.
+/// The CMCI interrupt: an owned bank holds a corrected error. The scan is
+/// the poller's (banks are cheap to read, and a CMCI raised in software on
+/// a machine without CMCI ownership must still find its error).
 pub fn cmci_interrupt() {
     let cpu = percpu::current().index as usize;
     poll_banks(cpu, Source::Cmci);

@@ -27,6 +27,8 @@ pub struct CpuMca {
     pub apic_id: AtomicU32,
     /// Banks a quirk says to ignore (bit per bank).
     pub ignored: AtomicU64,
+    /// Banks whose corrected errors this CPU takes by CMCI (bit per bank).
+    pub cmci_owned: AtomicU64,
 }
 
 pub static CPUS: [CpuMca; MAX_CPUS] = [const {
@@ -35,6 +37,7 @@ pub static CPUS: [CpuMca; MAX_CPUS] = [const {
         mcgcap: AtomicU64::new(0),
         apic_id: AtomicU32::new(0),
         ignored: AtomicU64::new(0),
+        cmci_owned: AtomicU64::new(0),
     }
 }; MAX_CPUS];
 
