@@ -10,7 +10,7 @@ use core::sync::atomic::Ordering;
 
 /// Command names (for completion and `help`).
 pub static NAMES: &[&str] = &[
-    "help", "cpus", "log", "stats", "config", "inject", "pages", "erst",
+    "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "selftest",
 ];
 
 const HELP: &str = "\
@@ -26,6 +26,7 @@ commands:
   pages                   pages taken out of use (poisoned or offlined)
   erst list|show <id>|export|clear <id>|all|fill|readers
                           the persistent record store (ERST)
+  selftest                inject one error of each kind and check what the kernel did
 ";
 
 /// Runs one command line.
@@ -48,6 +49,7 @@ pub fn run(line: &str) {
         "inject" => inject_cmd(line),
         "pages" => pages(),
         "erst" => super::cmd_erst::run(&args),
+        "selftest" => super::cmd_selftest::run_all(),
         other => kprint!("unknown command '{other}' (try help)\n"),
     }
 }
