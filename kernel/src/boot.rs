@@ -102,10 +102,12 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         cpu.stepping,
         cpu.hypervisor_name()
     );
+    let keyboard = console::keyboard::init();
     info!(
-        "console: serial {}, framebuffer {}",
+        "console: serial {}, framebuffer {}, PS/2 keyboard {}",
         if serial { "COM1" } else { "absent" },
-        if framebuffer { "yes" } else { "no" }
+        if framebuffer { "yes" } else { "no" },
+        if keyboard { "yes" } else { "no" }
     );
     for p in &problems {
         warn!("config: {p}");

@@ -17,11 +17,22 @@ fn every_command_answers() {
     vm.expect_line(r"^  selftest ", STEP);
     vm.send("cpus\r");
     vm.expect_line(r"^4 CPU\(s\) online: 0,1,2,3$", STEP);
-    vm.expect_line(r"^cpu3: APIC id 3, 10 banks, MCG_CAP 0x100010a: CTL_P SER_P; #MC taken 0", STEP);
+    vm.expect_line(
+        r"^cpu3: APIC id 3, 10 banks, MCG_CAP 0x100010a: CTL_P SER_P; #MC taken 0",
+        STEP,
+    );
     vm.send("pages\r");
     vm.expect_line(r"^0 page\(s\) out of use$", STEP);
 
-    mce(&mut vm, 0, 9, CE_MEM_RD_CH2, "0", "0x1234000", MISC_PHYS_LSB12);
+    mce(
+        &mut vm,
+        0,
+        9,
+        CE_MEM_RD_CH2,
+        "0",
+        "0x1234000",
+        MISC_PHYS_LSB12,
+    );
     vm.expect_line(r"mce: CPU 0 BANK 9 \(poll", STEP);
     vm.send("log 1\r");
     vm.expect_line(r"^1 record\(s\) kept \(last 256\), showing 1$", STEP);
@@ -36,7 +47,10 @@ fn every_command_answers() {
     vm.expect_line(r"^dropped \(ring full\): 0$", STEP);
 
     vm.send("config\r");
-    vm.expect_line(r"^mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.poll_ms=100 ", STEP);
+    vm.expect_line(
+        r"^mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.poll_ms=100 ",
+        STEP,
+    );
     vm.send("config set mce.tolerant=2\r");
     vm.expect_line(r"^config: changed mce.tolerant: was '1', now '2'$", STEP);
     vm.send("config set mce.tolerant=7\r");
@@ -80,5 +94,16 @@ fn selftest_injects_each_kind_and_checks_the_outcome() {
     vm.send("pages\r");
     vm.expect_line(r"^2 page\(s\) out of use$", STEP);
     assert!(vm.grep("Kernel panic").is_empty());
+    vm.quit();
+}
+
+#[test]
+fn the_ps2_keyboard_drives_the_same_shell() {
+    let mut vm = shell("console-kbd", "");
+    assert!(vm.output().contains("PS/2 keyboard yes"), "{}", vm.output());
+    for key in ["c", "p", "u", "s", "ret"] {
+        vm.hmp(&format!("sendkey {key}"));
+    }
+    vm.expect_line(r"^4 CPU\(s\) online: 0,1,2,3$", STEP);
     vm.quit();
 }

@@ -55,7 +55,9 @@ pub fn run_all() {
     let steps = [
         Step {
             name: "corrected error, found by polling",
-            record: alloc::format!("CPU {other} BANK 5 STATUS CORRECTED 0x92 ADDR 0x1000 MISC 0x8c POLL"),
+            record: alloc::format!(
+                "CPU {other} BANK 5 STATUS CORRECTED 0x92 ADDR 0x1000 MISC 0x8c POLL"
+            ),
             source: Source::Poll,
             severity: Severity::Some,
             poisons: None,
@@ -140,7 +142,12 @@ pub fn run_all() {
                 }
             },
         };
-        kprint!("selftest: {}/{} {}: {verdict}\n", i + 1, steps.len(), s.name);
+        kprint!(
+            "selftest: {}/{} {}: {verdict}\n",
+            i + 1,
+            steps.len(),
+            s.name
+        );
     }
     kprint!("selftest: {passed}/{} passed\n", steps.len());
 }

@@ -6,6 +6,7 @@ pub mod cmd_erst;
 pub mod cmd_selftest;
 pub mod commands;
 pub mod framebuffer;
+pub mod keyboard;
 pub mod serial;
 pub mod shell;
 
@@ -83,9 +84,9 @@ pub fn with_console<R>(f: impl FnOnce(&mut dyn fmt::Write) -> R) -> R {
     f(&mut W)
 }
 
-/// The next input byte from the serial line, if any.
+/// The next input byte from the serial line or the keyboard, if any.
 pub fn read_byte() -> Option<u8> {
-    serial::try_read()
+    serial::try_read().or_else(keyboard::read_byte)
 }
 
 /// `print!` to the console without a timestamp (the shell, raw output).

@@ -16,6 +16,7 @@
 //! echoes, and running commands) lives with the hardware code, not here.
 
 pub mod editor;
+pub mod keymap;
 pub mod words;
 
 pub use editor::Editor;
