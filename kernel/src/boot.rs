@@ -138,9 +138,10 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     percpu::init(0, bsp_apic);
     let per_ms = apic::calibrate_timer();
     info!(
-        "local APIC: id {} {} mode, version {:#x}, timer {} ticks/ms",
+        "local APIC: id {} {} mode (x2APIC {}), version {:#x}, timer {} ticks/ms",
         bsp_apic,
         if apic::is_x2apic() { "x2APIC" } else { "xAPIC" },
+        if cpu.x2apic { "offered" } else { "not offered" },
         apic::version() & 0xff,
         per_ms
     );

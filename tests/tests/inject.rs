@@ -155,3 +155,20 @@ fn malformed_input_names_the_problem_and_position() {
     );
     vm.quit();
 }
+
+#[test]
+fn a_local_machine_check_skips_the_rendezvous() {
+    let mut vm = shell("inj-lmce", "intel", "mce.monarch_timeout_us=200000");
+    let done = inject(
+        &mut vm,
+        "CPU 2 BANK 9 STATUS UNCORRECTED SRAO 0xc0 ADDR 0x10009000 MISC 0x8c MCGSTATUS RIPV MCIP LMCES EXCP",
+    );
+    assert!(done.contains("#MC raised on cpu2"), "{done}");
+    assert!(!done.contains("broadcast"), "{done}");
+    vm.expect_anywhere(r"Memory failure: 0x10009: recovery action for SRAO error", STEP);
+    let out = vm.output();
+    assert!(out.contains("mce: MCG status: RIPV MCIP LMCE"), "{out}");
+    assert!(vm.grep("rendezvous").is_empty(), "{out}");
+    assert!(vm.grep("timeout in machine-check rendezvous").is_empty(), "{out}");
+    vm.quit();
+}

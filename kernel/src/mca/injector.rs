@@ -219,9 +219,11 @@ fn exception(
     let intel = state::IDENTITY
         .get()
         .is_some_and(|i| i.vendor != CpuVendor::Amd);
-    // What real hardware does by default: Intel broadcasts #MC, AMD does not.
+    // What real hardware does by default: Intel broadcasts #MC unless it is
+    // a local machine check (LMCE_S), AMD does not broadcast.
+    let local = inj.mcgstatus & mcg_status::LMCE_S != 0;
     let broadcast = match inj.broadcast {
-        Broadcast::Default if intel => Broadcast::Nmi,
+        Broadcast::Default if intel && !local => Broadcast::Nmi,
         Broadcast::Default => Broadcast::None,
         b => b,
     };
