@@ -14,7 +14,7 @@ FIRMWARE  ?= bios
 CPUS      ?= 4
 CPU       ?= intel
 MEM       ?= 512M
-CMDLINE   ?=
+CMDLINE   ?= demo=on
 QMP       ?= target/qmp.sock
 ERST      ?= target/erst.bin
 ERST_SIZE ?= 0x10000

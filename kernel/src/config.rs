@@ -74,6 +74,9 @@ pub struct Config {
     pub cec_window_s: u64,
     /// `einj`: whether error injection through ACPI EINJ is allowed.
     pub einj: bool,
+    /// `demo`: after `READY`, show the RAS subsystem at work (the console's
+    /// `selftest`) before handing the console to the operator.
+    pub demo: bool,
     /// `log`: the console log level.
     pub log: LogLevel,
     /// `mce.test_unresponsive_cpu`: for tests, this CPU hangs in the #MC
@@ -97,6 +100,7 @@ impl Default for Config {
             cec_threshold: 10,
             cec_window_s: 86_400,
             einj: false,
+            demo: false,
             log: LogLevel::Info,
             test_unresponsive_cpu: None,
             test: String::new(),
@@ -231,6 +235,7 @@ impl Config {
                 )
             }
             "einj" => self.einj = parse_bool(value).ok_or_else(|| bad("on or off"))?,
+            "demo" => self.demo = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "log" => {
                 self.log = LogLevel::from_name(value).ok_or_else(|| bad("error|warn|info|debug"))?
             }
@@ -267,6 +272,9 @@ impl fmt::Display for Config {
             if self.einj { "on" } else { "off" },
             self.log.name()
         )?;
+        if self.demo {
+            write!(f, " demo=on")?;
+        }
         if let Some(c) = self.test_unresponsive_cpu {
             write!(f, " mce.test_unresponsive_cpu={c}")?;
         }

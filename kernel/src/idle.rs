@@ -6,6 +6,12 @@
 use x86_64::instructions::interrupts;
 
 pub fn run() -> ! {
+    crate::mca::consumer::drain();
+    if crate::boot::config().demo {
+        crate::info!("demo: injecting one error of each kind (the console's 'selftest'):");
+        crate::console::cmd_selftest::run_all();
+    }
+    crate::info!("console: type 'help' for commands, 'selftest' to inject one error of each kind");
     crate::console::shell::start();
     loop {
         crate::mca::consumer::drain();

@@ -45,9 +45,16 @@ fn run(text: &str) -> Result<MceRecord, alloc::string::String> {
 pub fn run_all() {
     let cpus = crate::smp::online_mask();
     let other = if cpus & 2 != 0 { 1 } else { 0 };
+    // Two free pages to aim the memory-failure steps at (given back at once:
+    // poisoning must find them free).
     let (Some(p1), Some(p2)) = ({
         let mut f = crate::boot::FRAMES.lock();
-        (f.alloc(), f.alloc())
+        let pages = (f.alloc(), f.alloc());
+        if let (Some(a), Some(b)) = pages {
+            f.free(a);
+            f.free(b);
+        }
+        pages
     }) else {
         kprint!("selftest: no free pages for the memory-failure steps\n");
         return;
