@@ -126,7 +126,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         frames.reserve(heap_phys, heap_phys + heap_len);
         info!(
             "memory: {} MiB usable, heap {} MiB at {:#x}",
-            frames.free_frames() * 4096 >> 20,
+            (frames.free_frames() * 4096) >> 20,
             heap_len >> 20,
             heap_phys
         );

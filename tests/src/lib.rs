@@ -616,6 +616,7 @@ pub mod mce {
     pub const RIPV_MCIP: &str = "0x5";
     pub const RIPV_EIPV_MCIP: &str = "0x7";
 
+    #[allow(clippy::too_many_arguments)]
     fn inject(
         vm: &mut Vm,
         b: &str,

@@ -165,10 +165,16 @@ fn a_local_machine_check_skips_the_rendezvous() {
     );
     assert!(done.contains("#MC raised on cpu2"), "{done}");
     assert!(!done.contains("broadcast"), "{done}");
-    vm.expect_anywhere(r"Memory failure: 0x10009: recovery action for SRAO error", STEP);
+    vm.expect_anywhere(
+        r"Memory failure: 0x10009: recovery action for SRAO error",
+        STEP,
+    );
     let out = vm.output();
     assert!(out.contains("mce: MCG status: RIPV MCIP LMCE"), "{out}");
     assert!(vm.grep("rendezvous").is_empty(), "{out}");
-    assert!(vm.grep("timeout in machine-check rendezvous").is_empty(), "{out}");
+    assert!(
+        vm.grep("timeout in machine-check rendezvous").is_empty(),
+        "{out}"
+    );
     vm.quit();
 }

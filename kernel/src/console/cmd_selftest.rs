@@ -71,7 +71,7 @@ pub fn run_all() {
         },
         Step {
             name: "corrected error, signaled by CMCI",
-            record: alloc::format!("CPU 0 BANK 6 STATUS CORRECTED 0x92 ADDR 0x2000 MISC 0x8c CMCI"),
+            record: "CPU 0 BANK 6 STATUS CORRECTED 0x92 ADDR 0x2000 MISC 0x8c CMCI".into(),
             source: Source::Cmci,
             severity: Severity::Some,
             poisons: None,

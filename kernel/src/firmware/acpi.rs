@@ -117,9 +117,12 @@ pub struct TableRef {
     pub bytes: &'static [u8],
 }
 
+/// Root entries that could not be read: (address, why).
+pub type Unreadable = Vec<(u64, ParseError)>;
+
 /// Every table the root lists, with problems (unreadable entries) reported
 /// as (address, error). Checksums are checked by each table's parser.
-pub fn list() -> Result<(Vec<TableRef>, Vec<(u64, ParseError)>), ParseError> {
+pub fn list() -> Result<(Vec<TableRef>, Unreadable), ParseError> {
     let r = rsdp()?;
     let root_phys = r.xsdt.unwrap_or(r.rsdt as u64);
     let root = table_at(root_phys)?;
