@@ -82,6 +82,9 @@ pub struct Config {
     /// `mce.test_unresponsive_cpu`: for tests, this CPU hangs in the #MC
     /// handler instead of joining the rendezvous.
     pub test_unresponsive_cpu: Option<u32>,
+    /// `smp.test_withhold_cpu`: for tests, the start-up IPIs of this CPU
+    /// are not sent, as if it were dead, to exercise the start timeout.
+    pub test_withhold_cpu: Option<u32>,
     /// `test`: a named in-kernel test scenario to run after boot (used by the
     /// host-driven tests, e.g. `test=panic`); empty for a normal boot.
     pub test: String,
@@ -103,6 +106,7 @@ impl Default for Config {
             demo: false,
             log: LogLevel::Info,
             test_unresponsive_cpu: None,
+            test_withhold_cpu: None,
             test: String::new(),
         }
     }
@@ -234,6 +238,13 @@ impl Config {
                         .ok_or_else(|| bad("a CPU number 0..63"))? as u32,
                 )
             }
+            "smp.test_withhold_cpu" => {
+                self.test_withhold_cpu = Some(
+                    parse_u64(value)
+                        .filter(|v| (1..64).contains(v))
+                        .ok_or_else(|| bad("an AP number 1..63"))? as u32,
+                )
+            }
             "einj" => self.einj = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "demo" => self.demo = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "log" => {
@@ -274,6 +285,9 @@ impl fmt::Display for Config {
         )?;
         if self.demo {
             write!(f, " demo=on")?;
+        }
+        if let Some(c) = self.test_withhold_cpu {
+            write!(f, " smp.test_withhold_cpu={c}")?;
         }
         if let Some(c) = self.test_unresponsive_cpu {
             write!(f, " mce.test_unresponsive_cpu={c}")?;

@@ -140,6 +140,7 @@ pub fn start_aps() -> u32 {
     write_at(base, l.cr4, 0xa0u32);
     write_at(base, l.entry, ap_entry as *const () as u64);
 
+    let withhold = crate::boot::config().test_withhold_cpu;
     let mut started = 0;
     let mut next_cpu = 1u32;
     for &apic_id in &procs.aps {
@@ -153,6 +154,15 @@ pub fn start_aps() -> u32 {
         write_at(base, l.stack, top);
         write_at(base, l.arg, cpu as u64);
         AP_STARTED.store(false, Ordering::SeqCst);
+        if withhold == Some(cpu) {
+            // Test hook: this CPU never gets its start-up IPIs.
+            warn!(
+                "smp: cpu{cpu} (APIC id {apic_id}): start-up IPIs withheld (smp.test_withhold_cpu)"
+            );
+            wait_for(cpu);
+            next_cpu += 1;
+            continue;
+        }
         apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Init);
         tsc::delay_us(10_000);
         let vector = (tramp >> 12) as u8;
@@ -161,17 +171,7 @@ pub fn start_aps() -> u32 {
         if !AP_STARTED.load(Ordering::SeqCst) {
             apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
         }
-        let deadline = tsc::now_us() + AP_START_TIMEOUT_US;
-        while online_mask() & (1 << cpu) == 0 && tsc::now_us() < deadline {
-            core::hint::spin_loop();
-        }
-        if online_mask() & (1 << cpu) == 0 {
-            warn!(
-                "smp: cpu{cpu} (APIC id {apic_id}) did not report in within {} ms; left out",
-                AP_START_TIMEOUT_US / 1000
-            );
-            // Its stack and number stay reserved: a late AP must not share them.
-        } else {
+        if wait_for(cpu) {
             started += 1;
         }
         next_cpu += 1;
@@ -182,6 +182,23 @@ pub fn start_aps() -> u32 {
         procs.aps.len() + 1
     );
     started
+}
+
+/// Waits (bounded) for `cpu` to report in; names it if it does not. Its
+/// number and stack stay reserved: a late AP must not share them.
+fn wait_for(cpu: u32) -> bool {
+    let deadline = tsc::now_us() + AP_START_TIMEOUT_US;
+    while online_mask() & (1 << cpu) == 0 && tsc::now_us() < deadline {
+        core::hint::spin_loop();
+    }
+    let up = online_mask() & (1 << cpu) != 0;
+    if !up {
+        warn!(
+            "smp: cpu{cpu} did not report in within {} ms; left out",
+            AP_START_TIMEOUT_US / 1000
+        );
+    }
+    up
 }
 
 /// Where an AP lands from the trampoline, on its own stack, with the

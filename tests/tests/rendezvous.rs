@@ -219,3 +219,24 @@ fn back_to_back_broadcasts_are_handled_in_turn() {
     assert!(vm.grep("Kernel panic").is_empty());
     vm.quit();
 }
+
+#[test]
+fn a_cpu_that_does_not_start_is_left_out_and_not_waited_for() {
+    let mut vm = boot_ready(
+        "rdv-withhold",
+        VmOptions::default().cmdline("smp.test_withhold_cpu=2"),
+    );
+    let out = vm.output();
+    assert!(
+        out.contains("smp: cpu2 did not report in within 500 ms; left out"),
+        "{out}"
+    );
+    assert!(out.contains("smp: 3 of 4 CPUs online"), "{out}");
+    // The rendezvous counts only the CPUs that are up (QEMU's own broadcast
+    // would reach the dead CPU too, so the software injector broadcasts).
+    vm.expect_anywhere(r"rasos> ", STEP);
+    vm.send("inject CPU 1 BANK 9 STATUS UNCORRECTED SRAO 0xc0 ADDR 0x10011000 MISC 0x8c EXCP\r");
+    vm.expect_anywhere(r"mce: rendezvous 1: CPUs 0,1,3 met and were released", STEP);
+    vm.expect_anywhere(r"Memory failure: 0x10011: ", STEP);
+    vm.quit();
+}
