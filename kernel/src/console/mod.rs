@@ -9,6 +9,7 @@ pub mod framebuffer;
 pub mod keyboard;
 pub mod serial;
 pub mod shell;
+pub mod storm_bench;
 
 use core::fmt;
 use core::sync::atomic::{AtomicU32, Ordering};
