@@ -171,6 +171,13 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let ff = crate::firmware::apei::report_hest();
     crate::mca::state::FIRMWARE_FIRST.store(ff, core::sync::atomic::Ordering::SeqCst);
     crate::firmware::apei::init_erst();
+    let usable: alloc::vec::Vec<(u64, u64)> = boot_info
+        .memory_regions
+        .iter()
+        .filter(|r| r.kind == MemoryRegionKind::Usable)
+        .map(|r| (r.start, r.end))
+        .collect();
+    crate::firmware::einj::init(config.einj, &usable);
 
     crate::tests::run_early(&config);
     info!("READY");

@@ -10,7 +10,7 @@ use core::sync::atomic::Ordering;
 
 /// Command names (for completion and `help`).
 pub static NAMES: &[&str] = &[
-    "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "selftest",
+    "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "einj", "selftest",
 ];
 
 const HELP: &str = "\
@@ -27,6 +27,8 @@ commands:
   erst list|show <id>|export|clear <id>|all|fill|readers
                           the persistent record store (ERST)
   selftest                inject one error of each kind and check what the kernel did
+  einj [types] | einj inject <type> [addr=<hex>] [mask=<hex>] [apic=<n>] [sbdf=<hex>]
+                          firmware error injection (ACPI EINJ; needs einj=on)
 ";
 
 /// Runs one command line.
@@ -50,6 +52,7 @@ pub fn run(line: &str) {
         "pages" => pages(),
         "erst" => super::cmd_erst::run(&args),
         "selftest" => super::cmd_selftest::run_all(),
+        "einj" => super::cmd_einj::run(&args),
         other => kprint!("unknown command '{other}' (try help)\n"),
     }
 }

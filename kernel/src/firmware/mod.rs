@@ -8,3 +8,5 @@ pub mod tables;
 pub mod acpi;
 #[cfg(target_os = "none")]
 pub mod apei;
+#[cfg(target_os = "none")]
+pub mod einj;
