@@ -10,7 +10,7 @@ use core::sync::atomic::Ordering;
 
 /// Command names (for completion and `help`).
 pub static NAMES: &[&str] = &[
-    "help", "cpus", "log", "stats", "config", "inject", "pages", "erst",
+    "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "bench",
 ];
 
 const HELP: &str = "\
@@ -26,6 +26,8 @@ commands:
   pages                   pages taken out of use (poisoned or offlined)
   erst list|show <id>|export|clear <id>|all|fill|readers
                           the persistent record store (ERST)
+  bench ring|poll|erst [N]
+                          in-kernel timings: the record ring, one poll of all banks, ERST write+read
 ";
 
 /// Runs one command line.
@@ -48,6 +50,7 @@ pub fn run(line: &str) {
         "inject" => inject_cmd(line),
         "pages" => pages(),
         "erst" => super::cmd_erst::run(&args),
+        "bench" => super::cmd_bench::run(&args),
         other => kprint!("unknown command '{other}' (try help)\n"),
     }
 }
