@@ -11,6 +11,7 @@ use core::sync::atomic::Ordering;
 /// Command names (for completion and `help`).
 pub static NAMES: &[&str] = &[
     "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "einj", "selftest",
+    "bench",
 ];
 
 const HELP: &str = "\
@@ -29,6 +30,9 @@ commands:
   selftest                inject one error of each kind and check what the kernel did
   einj [types] | einj inject <type> [addr=<hex>] [mask=<hex>] [apic=<n>] [sbdf=<hex>]
                           firmware error injection (ACPI EINJ; needs einj=on)
+  bench ring|poll|erst|storm [N]
+                          in-kernel timings: the record ring, one poll of all banks,
+                          ERST write+read, corrected errors absorbed during a storm
 ";
 
 /// Runs one command line.
@@ -53,6 +57,7 @@ pub fn run(line: &str) {
         "erst" => super::cmd_erst::run(&args),
         "selftest" => super::cmd_selftest::run_all(),
         "einj" => super::cmd_einj::run(&args),
+        "bench" => super::cmd_bench::run(&args),
         other => kprint!("unknown command '{other}' (try help)\n"),
     }
 }

@@ -2,6 +2,7 @@
 //! byte printed goes to both when present, so a machine without a serial port
 //! (a test bench with a screen) sees the same log as QEMU's `-serial stdio`.
 
+pub mod cmd_bench;
 pub mod cmd_einj;
 pub mod cmd_erst;
 pub mod cmd_selftest;
