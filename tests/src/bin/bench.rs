@@ -52,6 +52,7 @@ const GROUPS: &[(&str, Group)] = &[
     ("inject", inject),
     ("rendezvous", rendezvous),
     ("kernel", kernel),
+    ("storm", storm),
 ];
 
 /// What every group needs to know.
@@ -466,6 +467,43 @@ fn kernel(b: &Bench) -> Vec<Metric> {
             "us",
             format!("{erst}; clear = store.clear"),
         ),
+    ]
+}
+
+const STORM_N: u64 = 20_000;
+
+/// Corrected errors absorbed during a storm: the console's `bench storm`,
+/// which puts a corrected error in a bank, polls and consumes it, STORM_N
+/// times once the bank is in a storm (records logged, counted and kept off
+/// the console).
+fn storm(b: &Bench) -> Vec<Metric> {
+    let mut vm = boot_ready("bench-storm", VmOptions::default());
+    let num = r"([0-9]+(?:\.[0-9]+)?)";
+    let mut rate = Vec::new();
+    let mut ns = Vec::new();
+    let mut cycles = Vec::new();
+    for i in 0..b.runs {
+        b.progress("kernel bench storm", i);
+        vm.send(&format!("bench storm {STORM_N}\r"));
+        let l = vm.expect_line(r"^bench: storm \d+ corrected errors: .* dropped", BOOT);
+        assert!(
+            l.contains(", 0 dropped"),
+            "records lost during the storm bench: {l}"
+        );
+        rate.push(capture(&l, &format!(r"errors: {num} errors/s")));
+        cycles.push(capture(&l, r"absorbed, (\d+) cycles"));
+        ns.push(capture(&l, r"cycles \((\d+) ns\)"));
+    }
+    vm.quit();
+    let cond = format!(
+        "{}, median over {} runs of `bench storm {STORM_N}` in one VM: per error, write a corrected error into bank 7 (MSRs), poll all banks, consume the record (storm path: logged, counted, kept off the console), consumer drained every 16 errors; TSC-timed with interrupts off",
+        b.vm(Firmware::Bios, 4, ""),
+        b.runs
+    );
+    vec![
+        Metric::new("storm_errors_per_s", median(rate), "errors/s", cond.clone()),
+        Metric::new("storm_cpu_ns_per_error", median(ns), "ns", cond.clone()),
+        Metric::new("storm_cycles_per_error", median(cycles), "cycles", cond),
     ]
 }
 
