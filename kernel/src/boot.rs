@@ -152,6 +152,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     // Machine checks: rings and subscribers first, then this CPU's banks.
     crate::mca::state::init(percpu::MAX_CPUS, &config);
     crate::mca::consumer::subscribe(crate::mca::recovery::subscriber());
+    crate::task::init();
     crate::mca::init::init_cpu(0, bsp_apic);
 
     apic::start_timer(crate::timer::TICK_MS);

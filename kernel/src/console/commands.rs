@@ -10,7 +10,8 @@ use core::sync::atomic::Ordering;
 
 /// Command names (for completion and `help`).
 pub static NAMES: &[&str] = &[
-    "help", "cpus", "log", "stats", "config", "inject", "pages", "erst",
+    "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "tasks", "run", "kill",
+    "demo",
 ];
 
 const HELP: &str = "\
@@ -26,6 +27,10 @@ commands:
   pages                   pages taken out of use (poisoned or offlined)
   erst list|show <id>|export|clear <id>|all|fill|readers
                           the persistent record store (ERST)
+  tasks                   user tasks: CPU, state, pages (virtual and physical)
+  run <program> [cpu=<n>] start a user task (run alone lists the programs)
+  kill <id>               kill a user task
+  demo srar               a user task consumes poison (SRAR) and is killed; the rest goes on
 ";
 
 /// Runs one command line.
@@ -48,6 +53,10 @@ pub fn run(line: &str) {
         "inject" => inject_cmd(line),
         "pages" => pages(),
         "erst" => super::cmd_erst::run(&args),
+        "tasks" => super::cmd_task::tasks(),
+        "run" => super::cmd_task::run(&args),
+        "kill" => super::cmd_task::kill(&args),
+        "demo" => super::cmd_task::demo(&args),
         other => kprint!("unknown command '{other}' (try help)\n"),
     }
 }

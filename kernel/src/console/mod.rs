@@ -3,6 +3,7 @@
 //! (a test bench with a screen) sees the same log as QEMU's `-serial stdio`.
 
 pub mod cmd_erst;
+pub mod cmd_task;
 pub mod commands;
 pub mod framebuffer;
 pub mod serial;

@@ -7,8 +7,12 @@
 //! broadcast, makes every other CPU enter the handler through NMIs or a
 //! fixed-vector IPI, so the rendezvous runs; `POLL` runs the poller on the
 //! target; `CMCI` raises the CMCI vector there; `HOLD` only stages.
+//! `EXCP` with `IN_PROC` raises the #MC when the target CPU next returns to
+//! user mode (from a tick or system call of a task), so the handler sees a
+//! user task as the interrupted context, as when a task consumes poison;
+//! without it the interrupted context is the kernel's IPI handler.
 
-use super::inject::{Broadcast, Injection, Mode};
+use super::inject::{Broadcast, Context as InjContext, Injection, Mode};
 use super::record::CpuVendor;
 use super::regs::{self, mcg_status};
 use super::{handler, state};
@@ -48,6 +52,13 @@ static STAGED: [Staged; MAX_CPUS] = [const {
 
 /// CPUs to enter #MC through the fixed-vector IPI.
 static IRQ_BROADCAST: AtomicU64 = AtomicU64::new(0);
+
+/// CPUs that raise their staged #MC at their next return to user mode
+/// (`IN_PROC`), and for each the CPUs to pull in and how (0 none, 1 NMI,
+/// 2 fixed-vector IPI).
+static AT_USER_RETURN: AtomicU64 = AtomicU64::new(0);
+static USER_RETURN_OTHERS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static USER_RETURN_HOW: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
 
 /// Whether the bank MSRs take our writes (QEMU) or the overlay must be used.
 fn msrs_writable() -> bool {
@@ -237,6 +248,30 @@ fn exception(
             stage(c, None, mcg_status::MCIP | mcg_status::RIPV);
         }
     }
+    if inj.context == Some(InjContext::Process) {
+        let c = inj.cpu as usize;
+        USER_RETURN_OTHERS[c].store(others, Ordering::SeqCst);
+        USER_RETURN_HOW[c].store(
+            match broadcast {
+                Broadcast::Nmi => 1,
+                Broadcast::Irq => 2,
+                _ => 0,
+            },
+            Ordering::SeqCst,
+        );
+        AT_USER_RETURN.fetch_or(1 << inj.cpu, Ordering::SeqCst);
+        return Ok(format!(
+            "cpu{} bank {} ({how}), #MC raised when cpu{} next returns to user mode (IN_PROC){}",
+            inj.cpu,
+            inj.bank,
+            inj.cpu,
+            match broadcast {
+                Broadcast::Nmi => format!(", NMI broadcast to {}", handler::CpuList(others)),
+                Broadcast::Irq => format!(", IPI broadcast to {}", handler::CpuList(others)),
+                _ => String::new(),
+            }
+        ));
+    }
     let remote = others & !(1 << me);
     match broadcast {
         Broadcast::Nmi if remote != 0 => {
@@ -282,6 +317,33 @@ fn exception(
         ));
     }
     Ok(desc)
+}
+
+/// Called by the task code on every return to user mode (interrupts off,
+/// `frame` is the user context about to be resumed): raises an `IN_PROC`
+/// #MC staged for this CPU, pulling the other CPUs in first.
+pub fn at_user_return(frame: &mut InterruptStackFrame) {
+    if AT_USER_RETURN.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let cpu = percpu::current().index;
+    if AT_USER_RETURN.fetch_and(!(1 << cpu), Ordering::SeqCst) & (1 << cpu) == 0 {
+        return;
+    }
+    let others = USER_RETURN_OTHERS[cpu as usize].swap(0, Ordering::SeqCst);
+    match USER_RETURN_HOW[cpu as usize].load(Ordering::SeqCst) {
+        1 if others != 0 => {
+            handler::request_nmi_broadcast(others);
+            apic_each(others, Delivery::Nmi);
+        }
+        2 if others != 0 => {
+            IRQ_BROADCAST.fetch_or(others, Ordering::SeqCst);
+            apic_each(others, Delivery::Fixed(vector::MCE_IPI));
+        }
+        _ => {}
+    }
+    apply_staged();
+    handler::machine_check(frame);
 }
 
 fn apic_each(mask: u64, delivery: Delivery) {
