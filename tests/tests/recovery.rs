@@ -89,12 +89,7 @@ fn vcpu_state(dump: &str, cpu: u32) -> Option<(u32, u64)> {
         Some(end) => &rest[..end],
         None => rest,
     };
-    let cpl = section
-        .split("CPL=")
-        .nth(1)?
-        .chars()
-        .next()?
-        .to_digit(10)?;
+    let cpl = section.split("CPL=").nth(1)?.chars().next()?.to_digit(10)?;
     let rip = section.split("RIP=").nth(1)?.split_whitespace().next()?;
     Some((cpl, u64::from_str_radix(rip, 16).ok()?))
 }
@@ -117,7 +112,10 @@ fn inject_while(vm: &mut Vm, cpu: u32, command: &str, ok: impl Fn(u32, u64) -> b
         assert!(state.is_some(), "no CPU#{cpu} in:\n{dump}");
         std::thread::sleep(Duration::from_millis(37 + 13 * attempt as u64 % 50));
     }
-    panic!("vCPU {cpu} never was where the test needed it\n{}", vm.output());
+    panic!(
+        "vCPU {cpu} never was where the test needed it\n{}",
+        vm.output()
+    );
 }
 
 fn no_panic(vm: &Vm) {
@@ -148,10 +146,7 @@ fn srar_in_a_user_task_kills_only_that_task() {
         |cpl, _| cpl == 3,
     );
     eprintln!("SRAR injected in user mode after {tries} tries");
-    vm.expect_line(
-        r"mce: CPU 1 BANK 1 \(exception, severity SRAR\)$",
-        STEP,
-    );
+    vm.expect_line(r"mce: CPU 1 BANK 1 \(exception, severity SRAR\)$", STEP);
     let killed = vm.expect_anywhere(
         &format!(
             r"task {victim} toucher killed: machine check \(SRAR\) at physical {page:#x}, virtual 0x[0-9a-f]+000$"
@@ -216,10 +211,7 @@ fn srar_in_a_system_call_copy_fails_the_call() {
         &format!("mce -b 2 1 {SRAR_DATA_LOAD} {RIPV_EIPV_MCIP} {addr:#x} {MISC_PHYS_LSB12}"),
         |cpl, rip| cpl == 0 && (start..end).contains(&rip),
     );
-    vm.expect_line(
-        r"mce: CPU 2 BANK 1 \(exception, severity SRAR\)$",
-        STEP,
-    );
+    vm.expect_line(r"mce: CPU 2 BANK 1 \(exception, severity SRAR\)$", STEP);
     vm.expect_anywhere(r"mce: RIP 08:[0-9a-f]+ \(kernel, ", STEP);
     vm.expect_anywhere(
         &format!(
@@ -331,12 +323,18 @@ fn tasks_run_everywhere_and_faults_kills_and_exits_end_only_the_task() {
 fn demo_srar_kills_the_toucher_and_the_counter_goes_on() {
     let mut vm = boot("rec-demo");
     vm.send("demo srar\r");
-    let line = vm.expect_line(r"demo: started task \d+ toucher on cpu1 and task \d+ counter on cpu2$", STEP);
+    let line = vm.expect_line(
+        r"demo: started task \d+ toucher on cpu1 and task \d+ counter on cpu2$",
+        STEP,
+    );
     let words: Vec<&str> = line.split_whitespace().collect();
     let pos = words.iter().position(|w| *w == "task").unwrap();
     let victim: u32 = words[pos + 1].parse().unwrap();
     let counter: u32 = words[pos + 7].parse().unwrap();
-    vm.expect_line(r"demo: injected: .*#MC raised when cpu1 next returns to user mode \(IN_PROC\)", STEP);
+    vm.expect_line(
+        r"demo: injected: .*#MC raised when cpu1 next returns to user mode \(IN_PROC\)",
+        STEP,
+    );
     vm.expect_anywhere(
         &format!(r"task {victim} toucher killed: machine check \(SRAR\) at physical 0x[0-9a-f]+, virtual 0x[0-9a-f]+$"),
         STEP,

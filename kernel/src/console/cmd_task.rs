@@ -121,16 +121,14 @@ pub fn demo(args: &[&str]) {
         "demo: started task {} toucher on cpu1 and task {} counter on {}\n",
         victim.id,
         other.id,
-        other_pin.map_or(alloc::string::String::from("any CPU"), |c| alloc::format!("cpu{c}"))
+        other_pin.map_or(alloc::string::String::from("any CPU"), |c| alloc::format!(
+            "cpu{c}"
+        ))
     );
     // Wait for the toucher's data page (it maps it first thing).
     let deadline = crate::arch::x86_64::tsc::now_us() + 3_000_000;
     let page = loop {
-        if let Some((va, pa, _)) = victim
-            .pages()
-            .into_iter()
-            .find(|&(_, _, k)| k == PAGE_DATA)
-        {
+        if let Some((va, pa, _)) = victim.pages().into_iter().find(|&(_, _, k)| k == PAGE_DATA) {
             break Some((va, pa));
         }
         if crate::arch::x86_64::tsc::now_us() > deadline {

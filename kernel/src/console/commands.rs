@@ -24,6 +24,7 @@ commands:
   config set key=value    change mce.tolerant, mce.poll_ms, mce.monarch_timeout_us or log
   inject <record>         inject in the mce-inject language, e.g.
                           inject CPU 0 BANK 9 STATUS CORRECTED 0x92 ADDR 0x1234000 MISC 0x8c POLL
+                          (EXCP IN_PROC: the #MC comes when that CPU next returns to a user task)
   pages                   pages taken out of use (poisoned or offlined)
   erst list|show <id>|export|clear <id>|all|fill|readers
                           the persistent record store (ERST)

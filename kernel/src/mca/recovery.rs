@@ -56,9 +56,7 @@ pub fn memory_failure(addr: u64, severity: Severity) {
     let result = FRAMES.lock().retire(addr, Retired::Poisoned);
     let what = match result {
         RetireResult::WasFree => "free page poisoned, never to be allocated",
-        RetireResult::InUse => {
-            "page in use poisoned; it will not be reused when freed"
-        }
+        RetireResult::InUse => "page in use poisoned; it will not be reused when freed",
         RetireResult::AlreadyRetired => "page already poisoned",
     };
     info!(

@@ -74,7 +74,9 @@ pub fn init() -> Option<u64> {
     if efer.contains(x86_64::registers::model_specific::EferFlags::NO_EXECUTE_ENABLE) {
         NX.store(NO_EXECUTE, Ordering::SeqCst);
     }
-    let slot = (1..256u64).rev().find(|&i| read_entry(pml4, i) & PRESENT == 0)?;
+    let slot = (1..256u64)
+        .rev()
+        .find(|&i| read_entry(pml4, i) & PRESENT == 0)?;
     USER_SLOT.store(slot, Ordering::SeqCst);
     Some(slot)
 }
@@ -92,7 +94,11 @@ pub fn user_base() -> u64 {
 /// True when `[va, va + len)` lies inside user space.
 pub fn is_user_range(va: u64, len: u64) -> bool {
     let base = user_base();
-    base != 0 && va >= base && va.checked_add(len).is_some_and(|end| end <= base + (1 << 39))
+    base != 0
+        && va >= base
+        && va
+            .checked_add(len)
+            .is_some_and(|end| end <= base + (1 << 39))
 }
 
 /// Whether EFER.NXE is on.

@@ -131,7 +131,9 @@ pub fn quarantine(pa: u64) {
         return;
     }
     for q in &QUARANTINE {
-        if q.compare_exchange(0, v, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        if q.compare_exchange(0, v, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
             return;
         }
     }
@@ -523,7 +525,9 @@ pub fn user_fault(name: &'static str, addr: u64, frame: &InterruptStackFrame) {
     let Some(task) = scheduler::current() else {
         return;
     };
-    task.fault_name.0.store(name.as_ptr() as usize, Ordering::SeqCst);
+    task.fault_name
+        .0
+        .store(name.as_ptr() as usize, Ordering::SeqCst);
     task.fault_name.1.store(name.len(), Ordering::SeqCst);
     task.request_kill(KILL_FAULT, 0, addr, frame.instruction_pointer.as_u64());
     scheduler::exit_current()

@@ -263,7 +263,8 @@ pub fn all() -> [Program; 5] {
         Program {
             name: "toucher",
             entry: offset(&raw const rasos_user_toucher),
-            about: "maps a page, writes a pattern and reads it back forever; heartbeat every second",
+            about:
+                "maps a page, writes a pattern and reads it back forever; heartbeat every second",
         },
         Program {
             name: "counter",

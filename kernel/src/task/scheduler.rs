@@ -285,7 +285,12 @@ pub fn yield_current(next: u8) {
     // SAFETY: we run on the task's kernel stack with interrupts off; the
     // scheduler context's stack pointer was saved by `run_next` on this CPU
     // and stays valid while the task runs; `saved_rsp` receives ours.
-    unsafe { rasos_switch(task.saved_rsp.as_ptr(), CPUS[cpu].sched_rsp.load(Ordering::SeqCst)) };
+    unsafe {
+        rasos_switch(
+            task.saved_rsp.as_ptr(),
+            CPUS[cpu].sched_rsp.load(Ordering::SeqCst),
+        )
+    };
 }
 
 /// Puts the current task to sleep for `ms` milliseconds.
@@ -329,28 +334,26 @@ pub fn redirect_to_exit(frame: &mut InterruptStackFrame, task: &Task) {
     };
 }
 
-/// Claims the next task this CPU may run (round robin by id).
+/// Claims the next task this CPU may run: round robin by id (the task list
+/// is in id order), starting after the one it picked last.
 fn pick(cpu: usize) -> Option<Arc<Task>> {
     let now = tsc::now_us();
     let tasks = super::TASKS.lock();
     let last = CPUS[cpu].last.load(Ordering::Relaxed);
-    let mut order: alloc::vec::Vec<&Arc<Task>> = tasks
-        .iter()
-        .filter(|t| t.pin.is_none_or(|p| p as usize == cpu))
-        .collect();
-    order.sort_by_key(|t| (t.id <= last, t.id));
-    for t in order {
+    let after = tasks.iter().filter(|t| t.id > last);
+    let wrapped = tasks.iter().filter(|t| t.id <= last);
+    for t in after.chain(wrapped) {
+        if t.pin.is_some_and(|p| p as usize != cpu) {
+            continue;
+        }
         let st = t.state.load(Ordering::SeqCst);
         let runnable = match st {
             READY => true,
-            SLEEPING => {
-                t.kill_requested() || t.wake_at_us.load(Ordering::SeqCst) <= now
-            }
+            SLEEPING => t.kill_requested() || t.wake_at_us.load(Ordering::SeqCst) <= now,
             _ => false,
         };
         if runnable
-            && t
-                .state
+            && t.state
                 .compare_exchange(st, RUNNING, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
         {
@@ -400,7 +403,9 @@ pub fn run_next() -> bool {
         )
     };
     load_cr3(super::address_space::kernel_pml4());
-    CPUS[cpu].current.store(core::ptr::null_mut(), Ordering::SeqCst);
+    CPUS[cpu]
+        .current
+        .store(core::ptr::null_mut(), Ordering::SeqCst);
     match task.next.load(Ordering::SeqCst) {
         NEXT_EXIT => reap(task),
         NEXT_SLEEP => task.state.store(SLEEPING, Ordering::SeqCst),

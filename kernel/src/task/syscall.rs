@@ -86,7 +86,13 @@ fn write(buf: u64, len: u64) -> i64 {
     let t = task();
     let text: Vec<u8> = k[..n]
         .iter()
-        .map(|&b| if b == b'\n' || (0x20..0x7f).contains(&b) { b } else { b'.' })
+        .map(|&b| {
+            if b == b'\n' || (0x20..0x7f).contains(&b) {
+                b
+            } else {
+                b'.'
+            }
+        })
         .collect();
     // Only printable ASCII and newlines are left.
     let text = core::str::from_utf8(&text).unwrap_or("");

@@ -65,7 +65,9 @@ pub fn init_cpu() {
     debug_assert_eq!((user_data, user_code), (USER_DATA, USER_CODE));
     // SAFETY: the TSS is leaked (lives forever) and only ever written
     // through this pointer (RSP0, by `set_kernel_stack` on its own CPU).
-    let tss_sel = tables.gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
+    let tss_sel = tables
+        .gdt
+        .append(unsafe { Descriptor::tss_segment_unchecked(tss) });
     // This CPU's number: on the BSP the per-CPU area does not exist yet
     // (0 is right); an AP set its own before calling us.
     TSS[super::percpu::cpu_index_or_zero() as usize].store(tss, Ordering::SeqCst);

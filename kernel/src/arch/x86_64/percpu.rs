@@ -44,9 +44,7 @@ pub fn init(index: u32, apic_id: u32) {
     // a null one it leaves as is, base included.
     // SAFETY: a null selector is always valid for GS in 64-bit mode; the
     // kernel reaches memory through GS base only, set right after.
-    unsafe {
-        core::arch::asm!("mov gs, {0:x}", in(reg) 0u16, options(nostack, preserves_flags))
-    };
+    unsafe { core::arch::asm!("mov gs, {0:x}", in(reg) 0u16, options(nostack, preserves_flags)) };
     super::msr::wrmsr(IA32_GS_BASE, area as *const PerCpu as u64);
     if (apic_id as usize) < APIC_TO_CPU.len() {
         APIC_TO_CPU[apic_id as usize].store(index, Ordering::SeqCst);
