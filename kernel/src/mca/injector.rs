@@ -54,11 +54,11 @@ static STAGED: [Staged; MAX_CPUS] = [const {
 static IRQ_BROADCAST: AtomicU64 = AtomicU64::new(0);
 
 /// CPUs that raise their staged #MC at their next return to user mode
-/// (`IN_PROC`), and for each the CPUs to pull in and how (0 none, 1 NMI,
-/// 2 fixed-vector IPI).
+/// (`IN_PROC`), and for each the CPUs to pull in, by NMI or else by the
+/// fixed-vector IPI.
 static AT_USER_RETURN: AtomicU64 = AtomicU64::new(0);
 static USER_RETURN_OTHERS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-static USER_RETURN_HOW: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
+static USER_RETURN_NMI: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 /// Whether the bank MSRs take our writes (QEMU) or the overlay must be used.
 fn msrs_writable() -> bool {
@@ -248,52 +248,26 @@ fn exception(
             stage(c, None, mcg_status::MCIP | mcg_status::RIPV);
         }
     }
+    let pulled = match broadcast {
+        Broadcast::Nmi => format!(", NMI broadcast to {}", handler::CpuList(others)),
+        Broadcast::Irq => format!(", IPI broadcast to {}", handler::CpuList(others)),
+        _ => String::new(),
+    };
     if inj.context == Some(InjContext::Process) {
+        // The target raises it itself, pulling the others in then.
         let c = inj.cpu as usize;
         USER_RETURN_OTHERS[c].store(others, Ordering::SeqCst);
-        USER_RETURN_HOW[c].store(
-            match broadcast {
-                Broadcast::Nmi => 1,
-                Broadcast::Irq => 2,
-                _ => 0,
-            },
-            Ordering::SeqCst,
-        );
+        USER_RETURN_NMI[c].store(broadcast == Broadcast::Nmi, Ordering::SeqCst);
         AT_USER_RETURN.fetch_or(1 << inj.cpu, Ordering::SeqCst);
         return Ok(format!(
-            "cpu{} bank {} ({how}), #MC raised when cpu{} next returns to user mode (IN_PROC){}",
-            inj.cpu,
-            inj.bank,
-            inj.cpu,
-            match broadcast {
-                Broadcast::Nmi => format!(", NMI broadcast to {}", handler::CpuList(others)),
-                Broadcast::Irq => format!(", IPI broadcast to {}", handler::CpuList(others)),
-                _ => String::new(),
-            }
+            "cpu{} bank {} ({how}), #MC raised when cpu{} next returns to user mode (IN_PROC){pulled}",
+            inj.cpu, inj.bank, inj.cpu
         ));
     }
-    let remote = others & !(1 << me);
-    match broadcast {
-        Broadcast::Nmi if remote != 0 => {
-            handler::request_nmi_broadcast(remote);
-            apic_each(remote, Delivery::Nmi);
-        }
-        Broadcast::Irq if remote != 0 => {
-            IRQ_BROADCAST.fetch_or(remote, Ordering::SeqCst);
-            apic_each(remote, Delivery::Fixed(vector::MCE_IPI));
-        }
-        _ => {}
-    }
+    pull_in(broadcast, others & !(1 << me));
     let desc = format!(
-        "cpu{} bank {} ({how}), #MC raised on cpu{}{}",
-        inj.cpu,
-        inj.bank,
-        inj.cpu,
-        match broadcast {
-            Broadcast::Nmi => format!(", NMI broadcast to {}", handler::CpuList(others)),
-            Broadcast::Irq => format!(", IPI broadcast to {}", handler::CpuList(others)),
-            _ => String::new(),
-        }
+        "cpu{} bank {} ({how}), #MC raised on cpu{}{pulled}",
+        inj.cpu, inj.bank, inj.cpu
     );
     if inj.cpu == me {
         x86_64::instructions::interrupts::without_interrupts(|| target_exception(0));
@@ -331,19 +305,30 @@ pub fn at_user_return(frame: &mut InterruptStackFrame) {
         return;
     }
     let others = USER_RETURN_OTHERS[cpu as usize].swap(0, Ordering::SeqCst);
-    match USER_RETURN_HOW[cpu as usize].load(Ordering::SeqCst) {
-        1 if others != 0 => {
-            handler::request_nmi_broadcast(others);
-            apic_each(others, Delivery::Nmi);
+    let how = if USER_RETURN_NMI[cpu as usize].load(Ordering::SeqCst) {
+        Broadcast::Nmi
+    } else {
+        Broadcast::Irq
+    };
+    pull_in(how, others);
+    apply_staged();
+    handler::machine_check(frame);
+}
+
+/// Makes `cpus` (not the calling CPU) enter the #MC handler: a software
+/// broadcast by NMI or by the fixed-vector IPI.
+fn pull_in(broadcast: Broadcast, cpus: u64) {
+    match broadcast {
+        Broadcast::Nmi if cpus != 0 => {
+            handler::request_nmi_broadcast(cpus);
+            apic_each(cpus, Delivery::Nmi);
         }
-        2 if others != 0 => {
-            IRQ_BROADCAST.fetch_or(others, Ordering::SeqCst);
-            apic_each(others, Delivery::Fixed(vector::MCE_IPI));
+        Broadcast::Irq if cpus != 0 => {
+            IRQ_BROADCAST.fetch_or(cpus, Ordering::SeqCst);
+            apic_each(cpus, Delivery::Fixed(vector::MCE_IPI));
         }
         _ => {}
     }
-    apply_staged();
-    handler::machine_check(frame);
 }
 
 fn apic_each(mask: u64, delivery: Delivery) {

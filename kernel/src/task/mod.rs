@@ -240,23 +240,24 @@ impl Task {
         &self.pages[..self.npages.load(Ordering::SeqCst).min(MAX_PAGES)]
     }
 
-    /// The frame behind user page `va` (page-aligned), if mapped. Lock-free.
-    pub fn frame_of(&self, va: u64) -> Option<u64> {
+    /// The first live (mapped) page whose (virtual, physical) address
+    /// satisfies `f`. Lock-free (the #MC handler uses it).
+    fn live_page(&self, f: impl Fn(u64, u64) -> bool) -> Option<(u64, u64)> {
         self.slots().iter().find_map(|p| {
             let k = p.kind.load(Ordering::SeqCst);
-            (k != 0 && k & PAGE_GONE == 0 && p.va.load(Ordering::SeqCst) == va)
-                .then(|| p.pa.load(Ordering::SeqCst))
+            let (va, pa) = (p.va.load(Ordering::SeqCst), p.pa.load(Ordering::SeqCst));
+            (k != 0 && k & PAGE_GONE == 0 && f(va, pa)).then_some((va, pa))
         })
     }
 
-    /// The user page mapping frame `pa` (page-aligned), if any. Lock-free
-    /// (the #MC handler uses it).
+    /// The frame behind user page `va` (page-aligned), if mapped.
+    pub fn frame_of(&self, va: u64) -> Option<u64> {
+        self.live_page(|v, _| v == va).map(|(_, pa)| pa)
+    }
+
+    /// The user page mapping frame `pa` (page-aligned), if any.
     pub fn page_of(&self, pa: u64) -> Option<u64> {
-        self.slots().iter().find_map(|p| {
-            let k = p.kind.load(Ordering::SeqCst);
-            (k != 0 && k & PAGE_GONE == 0 && p.pa.load(Ordering::SeqCst) == pa)
-                .then(|| p.va.load(Ordering::SeqCst))
-        })
+        self.live_page(|_, p| p == pa).map(|(va, _)| va)
     }
 
     /// Records a page (the task's own system call, or spawn before the task

@@ -89,8 +89,8 @@ pub fn init_cpu() {
 pub fn set_kernel_stack(top: u64) {
     let tss = TSS[super::percpu::current().index as usize].load(Ordering::SeqCst);
     assert!(!tss.is_null(), "set_kernel_stack before gdt::init_cpu");
-    // SAFETY: `tss` is this CPU's leaked TSS (see `init_cpu`); the CPU only
-    // reads RSP0 on a privilege change, which cannot happen while we run
-    // here with interrupts off (the scheduler's caller).
+    // SAFETY: `tss` is this CPU's leaked TSS (see `init_cpu`), written only
+    // here, on its own CPU; the CPU reads RSP0 only when it enters ring 0
+    // from ring 3, which cannot happen while this CPU runs this code.
     unsafe { (*tss).privilege_stack_table[0] = VirtAddr::new(top) };
 }
