@@ -158,6 +158,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     crate::mca::storm_state::configure(&config);
     crate::mca::cec::init(config.cec_threshold, config.cec_window_s);
     crate::mca::consumer::subscribe(crate::mca::cec::subscriber());
+    crate::task::init();
     crate::mca::init::init_cpu(0, bsp_apic);
 
     apic::start_timer(crate::timer::TICK_MS);

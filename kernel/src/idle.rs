@@ -2,6 +2,9 @@
 //! machine-check records, then sleep until the next interrupt. A producer in
 //! exception context wakes it with an IPI, so records are handled at once,
 //! not on the next tick.
+//!
+//! The idle loop is also each CPU's scheduler context: when a user task can
+//! run, it runs it until the task gives the CPU back (at most a tick).
 
 use x86_64::instructions::interrupts;
 
@@ -16,6 +19,9 @@ pub fn run() -> ! {
     loop {
         crate::mca::consumer::drain();
         crate::console::shell::poll();
+        if crate::task::scheduler::run_next() {
+            continue;
+        }
         interrupts::disable();
         if crate::mca::consumer::pending() {
             interrupts::enable();
@@ -27,10 +33,13 @@ pub fn run() -> ! {
     }
 }
 
-/// An application processor's idle loop: everything it does (polling its
-/// banks, taking #MC and NMIs) happens in interrupt context.
+/// An application processor's idle loop: it runs user tasks; everything
+/// else it does (polling its banks, taking #MC and NMIs) happens in
+/// interrupt context.
 pub fn ap_idle() -> ! {
     loop {
-        interrupts::enable_and_hlt();
+        if !crate::task::scheduler::run_next() {
+            interrupts::enable_and_hlt();
+        }
     }
 }

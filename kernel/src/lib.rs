@@ -39,6 +39,8 @@ pub mod qemu;
 #[cfg(target_os = "none")]
 pub mod smp;
 #[cfg(target_os = "none")]
+pub mod task;
+#[cfg(target_os = "none")]
 pub mod tests;
 #[cfg(target_os = "none")]
 pub mod timer;

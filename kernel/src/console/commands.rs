@@ -11,7 +11,7 @@ use core::sync::atomic::Ordering;
 /// Command names (for completion and `help`).
 pub static NAMES: &[&str] = &[
     "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "einj", "selftest",
-    "bench",
+    "bench", "tasks", "run", "kill", "demo",
 ];
 
 const HELP: &str = "\
@@ -24,6 +24,7 @@ commands:
   config set key=value    change mce.tolerant, mce.poll_ms, mce.monarch_timeout_us or log
   inject <record>         inject in the mce-inject language, e.g.
                           inject CPU 0 BANK 9 STATUS CORRECTED 0x92 ADDR 0x1234000 MISC 0x8c POLL
+                          (EXCP IN_PROC: the #MC comes when that CPU next returns to a user task)
   pages                   pages taken out of use (poisoned or offlined)
   erst list|show <id>|export|clear <id>|all|fill|readers
                           the persistent record store (ERST)
@@ -33,6 +34,10 @@ commands:
   bench ring|poll|erst|storm [N]
                           in-kernel timings: the record ring, one poll of all banks,
                           ERST write+read, corrected errors absorbed during a storm
+  tasks                   user tasks: CPU, state, pages (virtual and physical)
+  run <program> [cpu=<n>] start a user task (run alone lists the programs)
+  kill <id>               kill a user task
+  demo srar               a user task consumes poison (SRAR) and is killed; the rest goes on
 ";
 
 /// Runs one command line.
@@ -58,6 +63,10 @@ pub fn run(line: &str) {
         "selftest" => super::cmd_selftest::run_all(),
         "einj" => super::cmd_einj::run(&args),
         "bench" => super::cmd_bench::run(&args),
+        "tasks" => super::cmd_task::tasks(),
+        "run" => super::cmd_task::run(&args),
+        "kill" => super::cmd_task::kill(&args),
+        "demo" => super::cmd_task::demo(&args),
         other => kprint!("unknown command '{other}' (try help)\n"),
     }
 }

@@ -34,6 +34,8 @@ struct Scan {
     msg: &'static str,
     /// The severity-table rule of the worst error, if any.
     rule: Option<usize>,
+    /// The physical address of the worst error, if the bank gave one.
+    addr: Option<u64>,
 }
 
 /// Grades (and, when `log` is set, logs and clears) every bank.
@@ -51,6 +53,7 @@ fn scan_banks(
         worst: Severity::NoError,
         msg: "No error found",
         rule: None,
+        addr: None,
     };
     for bank in 0..cap.banks().min(64) {
         if ignored & (1 << bank) != 0 {
@@ -65,6 +68,7 @@ fn scan_banks(
             s.worst = g.severity;
             s.msg = g.msg;
             s.rule = rule;
+            s.addr = super::recovery::physical_address(&rec);
         }
         if !log {
             continue;
@@ -127,8 +131,12 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     let mut timed_out = false;
     // CPUs that met in the rendezvous (for the panic report).
     let mut met: Option<u64> = None;
+    // What this CPU's own banks held (recovery acts on it, not on the
+    // global worst: only the CPU that consumed the poison kills its task).
+    let own: Scan;
     let (worst, msg) = if local {
         let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
+        own = s;
         (s.worst, s.msg)
     } else {
         match RENDEZVOUS.start(
@@ -144,6 +152,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                     report_timeout(cpu, t.phase, t.missing, template.time_us);
                 }
                 let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
+                own = s;
                 RENDEZVOUS.report(&order, s.worst);
                 WORST_RULE[cpu].store(s.rule.map_or(0, |r| r as u64 + 1), Ordering::SeqCst);
                 match RENDEZVOUS.end(order, &clock, timeout) {
@@ -166,6 +175,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                 timed_out = true;
                 report_timeout(cpu, t.phase, t.missing, template.time_us);
                 let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
+                own = s;
                 (t.outcome.worst.max(s.worst), s.msg)
             }
         }
@@ -197,6 +207,22 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         // Only the Monarch (or a CPU that could not meet the others) ends
         // the machine; the others wait to be stopped by its NMI.
         crate::mca::consumer::panic_dump_and_stop(reason, met);
+    }
+
+    // Consumed poison on this CPU (SRAR): the interrupted code must not
+    // resume. A user task is marked killed and the frame returns into its
+    // exit path; a recoverable kernel copy returns an error. Both only use
+    // atomics (see task::mce_kill_current, task::usercopy::mce_fixup).
+    if own.worst == Severity::ActionRequired {
+        match ctx {
+            Context::User => {
+                crate::task::mce_kill_current(frame, own.addr);
+            }
+            Context::KernelRecoverable => {
+                crate::task::usercopy::mce_fixup(frame, own.addr);
+            }
+            Context::Kernel => {}
+        }
     }
 
     // Recovery work (poisoning pages, killing tasks) runs in normal context:

@@ -7,8 +7,12 @@
 //! broadcast, makes every other CPU enter the handler through NMIs or a
 //! fixed-vector IPI, so the rendezvous runs; `POLL` runs the poller on the
 //! target; `CMCI` raises the CMCI vector there; `HOLD` only stages.
+//! `EXCP` with `IN_PROC` raises the #MC when the target CPU next returns to
+//! user mode (from a tick or system call of a task), so the handler sees a
+//! user task as the interrupted context, as when a task consumes poison;
+//! without it the interrupted context is the kernel's IPI handler.
 
-use super::inject::{Broadcast, Injection, Mode};
+use super::inject::{Broadcast, Context as InjContext, Injection, Mode};
 use super::record::CpuVendor;
 use super::regs::{self, mcg_status};
 use super::{handler, state};
@@ -48,6 +52,13 @@ static STAGED: [Staged; MAX_CPUS] = [const {
 
 /// CPUs to enter #MC through the fixed-vector IPI.
 static IRQ_BROADCAST: AtomicU64 = AtomicU64::new(0);
+
+/// CPUs that raise their staged #MC at their next return to user mode
+/// (`IN_PROC`), and for each the CPUs to pull in, by NMI or else by the
+/// fixed-vector IPI.
+static AT_USER_RETURN: AtomicU64 = AtomicU64::new(0);
+static USER_RETURN_OTHERS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static USER_RETURN_NMI: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 /// Whether the bank MSRs take our writes (QEMU) or the overlay must be used.
 fn msrs_writable() -> bool {
@@ -239,28 +250,26 @@ fn exception(
             stage(c, None, mcg_status::MCIP | mcg_status::RIPV);
         }
     }
-    let remote = others & !(1 << me);
-    match broadcast {
-        Broadcast::Nmi if remote != 0 => {
-            handler::request_nmi_broadcast(remote);
-            apic_each(remote, Delivery::Nmi);
-        }
-        Broadcast::Irq if remote != 0 => {
-            IRQ_BROADCAST.fetch_or(remote, Ordering::SeqCst);
-            apic_each(remote, Delivery::Fixed(vector::MCE_IPI));
-        }
-        _ => {}
+    let pulled = match broadcast {
+        Broadcast::Nmi => format!(", NMI broadcast to {}", handler::CpuList(others)),
+        Broadcast::Irq => format!(", IPI broadcast to {}", handler::CpuList(others)),
+        _ => String::new(),
+    };
+    if inj.context == Some(InjContext::Process) {
+        // The target raises it itself, pulling the others in then.
+        let c = inj.cpu as usize;
+        USER_RETURN_OTHERS[c].store(others, Ordering::SeqCst);
+        USER_RETURN_NMI[c].store(broadcast == Broadcast::Nmi, Ordering::SeqCst);
+        AT_USER_RETURN.fetch_or(1 << inj.cpu, Ordering::SeqCst);
+        return Ok(format!(
+            "cpu{} bank {} ({how}), #MC raised when cpu{} next returns to user mode (IN_PROC){pulled}",
+            inj.cpu, inj.bank, inj.cpu
+        ));
     }
+    pull_in(broadcast, others & !(1 << me));
     let desc = format!(
-        "cpu{} bank {} ({how}), #MC raised on cpu{}{}",
-        inj.cpu,
-        inj.bank,
-        inj.cpu,
-        match broadcast {
-            Broadcast::Nmi => format!(", NMI broadcast to {}", handler::CpuList(others)),
-            Broadcast::Irq => format!(", IPI broadcast to {}", handler::CpuList(others)),
-            _ => String::new(),
-        }
+        "cpu{} bank {} ({how}), #MC raised on cpu{}{pulled}",
+        inj.cpu, inj.bank, inj.cpu
     );
     if inj.cpu == me {
         x86_64::instructions::interrupts::without_interrupts(|| target_exception(0));
@@ -284,6 +293,44 @@ fn exception(
         ));
     }
     Ok(desc)
+}
+
+/// Called by the task code on every return to user mode (interrupts off,
+/// `frame` is the user context about to be resumed): raises an `IN_PROC`
+/// #MC staged for this CPU, pulling the other CPUs in first.
+pub fn at_user_return(frame: &mut InterruptStackFrame) {
+    if AT_USER_RETURN.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let cpu = percpu::current().index;
+    if AT_USER_RETURN.fetch_and(!(1 << cpu), Ordering::SeqCst) & (1 << cpu) == 0 {
+        return;
+    }
+    let others = USER_RETURN_OTHERS[cpu as usize].swap(0, Ordering::SeqCst);
+    let how = if USER_RETURN_NMI[cpu as usize].load(Ordering::SeqCst) {
+        Broadcast::Nmi
+    } else {
+        Broadcast::Irq
+    };
+    pull_in(how, others);
+    apply_staged();
+    handler::machine_check(frame);
+}
+
+/// Makes `cpus` (not the calling CPU) enter the #MC handler: a software
+/// broadcast by NMI or by the fixed-vector IPI.
+fn pull_in(broadcast: Broadcast, cpus: u64) {
+    match broadcast {
+        Broadcast::Nmi if cpus != 0 => {
+            handler::request_nmi_broadcast(cpus);
+            apic_each(cpus, Delivery::Nmi);
+        }
+        Broadcast::Irq if cpus != 0 => {
+            IRQ_BROADCAST.fetch_or(cpus, Ordering::SeqCst);
+            apic_each(cpus, Delivery::Fixed(vector::MCE_IPI));
+        }
+        _ => {}
+    }
 }
 
 fn apic_each(mask: u64, delivery: Delivery) {

@@ -1,7 +1,8 @@
 //! Recovery in normal context: the kernel's memory_failure(). Uncorrected
 //! memory errors with a usable physical address (SRAO found by #MC, UCNA
 //! found by polling, SRAR after the rendezvous) poison their page: the frame
-//! allocator never hands it out again.
+//! allocator never hands it out again, and user tasks that map it lose it
+//! and are killed (`task::memory_failure`).
 
 use super::notify::{Filter, Subscriber};
 use super::record::{MceRecord, Severity};
@@ -55,13 +56,13 @@ pub fn memory_failure(addr: u64, severity: Severity) {
     let result = FRAMES.lock().retire(addr, Retired::Poisoned);
     let what = match result {
         RetireResult::WasFree => "free page poisoned, never to be allocated",
-        RetireResult::InUse => {
-            "page in use by the kernel poisoned; it will not be reused when freed"
-        }
+        RetireResult::InUse => "page in use poisoned; it will not be reused when freed",
         RetireResult::AlreadyRetired => "page already poisoned",
     };
     info!(
         "Memory failure: {pfn:#x}: recovery action for {} error: {what}",
         severity.name()
     );
+    // User tasks mapping the page lose it and are killed.
+    crate::task::memory_failure(addr, severity);
 }

@@ -3,8 +3,14 @@
 //! #DF, NMI and #MC. A machine check must never run on the stack of the code
 //! it interrupted, and an NMI sent to stop a CPU must work even while that
 //! CPU handles an #MC.
+//!
+//! The GDT also has the user code and data segments (ring 3), and each
+//! CPU's TSS.RSP0 is the kernel stack of the task running there (set by the
+//! scheduler on every switch), where the CPU switches on an interrupt or
+//! system call from user mode.
 
 use alloc::boxed::Box;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
 use x86_64::instructions::tables::load_tss;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
@@ -21,6 +27,13 @@ const IST_STACK_SIZE: usize = 32 * 1024;
 /// Selectors, identical on every CPU.
 pub const KERNEL_CODE: SegmentSelector = SegmentSelector(0x08);
 pub const KERNEL_DATA: SegmentSelector = SegmentSelector(0x10);
+/// Ring-3 segments (RPL 3), in the order `sysret` would also want.
+pub const USER_DATA: SegmentSelector = SegmentSelector(0x1b);
+pub const USER_CODE: SegmentSelector = SegmentSelector(0x23);
+
+/// Each CPU's TSS, for [`set_kernel_stack`].
+static TSS: [AtomicPtr<TaskStateSegment>; super::percpu::MAX_CPUS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; super::percpu::MAX_CPUS];
 
 struct CpuTables {
     gdt: GlobalDescriptorTable,
@@ -43,11 +56,21 @@ pub fn init_cpu() {
     tables.tss.interrupt_stack_table[DOUBLE_FAULT_IST as usize] = stack_top();
     tables.tss.interrupt_stack_table[NMI_IST as usize] = stack_top();
     tables.tss.interrupt_stack_table[MACHINE_CHECK_IST as usize] = stack_top();
-    let tss: &'static TaskStateSegment = &tables.tss;
+    let tss: *mut TaskStateSegment = &mut tables.tss;
     let code = tables.gdt.append(Descriptor::kernel_code_segment());
     let data = tables.gdt.append(Descriptor::kernel_data_segment());
     debug_assert_eq!((code, data), (KERNEL_CODE, KERNEL_DATA));
-    let tss_sel = tables.gdt.append(Descriptor::tss_segment(tss));
+    let user_data = tables.gdt.append(Descriptor::user_data_segment());
+    let user_code = tables.gdt.append(Descriptor::user_code_segment());
+    debug_assert_eq!((user_data, user_code), (USER_DATA, USER_CODE));
+    // SAFETY: the TSS is leaked (lives forever) and only ever written
+    // through this pointer (RSP0, by `set_kernel_stack` on its own CPU).
+    let tss_sel = tables
+        .gdt
+        .append(unsafe { Descriptor::tss_segment_unchecked(tss) });
+    // This CPU's number: on the BSP the per-CPU area does not exist yet
+    // (0 is right); an AP set its own before calling us.
+    TSS[super::percpu::cpu_index_or_zero() as usize].store(tss, Ordering::SeqCst);
     let gdt: &'static GlobalDescriptorTable = &tables.gdt;
     gdt.load();
     // SAFETY: the selectors index descriptors of the GDT just loaded, which
@@ -59,4 +82,15 @@ pub fn init_cpu() {
         SS::set_reg(data);
         load_tss(tss_sel);
     }
+}
+
+/// Sets the calling CPU's TSS.RSP0: the stack the CPU switches to on an
+/// interrupt or system call from user mode.
+pub fn set_kernel_stack(top: u64) {
+    let tss = TSS[super::percpu::current().index as usize].load(Ordering::SeqCst);
+    assert!(!tss.is_null(), "set_kernel_stack before gdt::init_cpu");
+    // SAFETY: `tss` is this CPU's leaked TSS (see `init_cpu`), written only
+    // here, on its own CPU; the CPU reads RSP0 only when it enters ring 0
+    // from ring 3, which cannot happen while this CPU runs this code.
+    unsafe { (*tss).privilege_stack_table[0] = VirtAddr::new(top) };
 }

@@ -3,13 +3,18 @@
 //! Every CPU exception has a handler: the ones the kernel expects (#MC, NMI)
 //! go to their subsystems on their own IST stacks; every other exception is a
 //! kernel bug, so its handler prints the frame and panics (which, under QEMU,
-//! ends the run with the failure code).
+//! ends the run with the failure code) -- unless it came from user mode: then
+//! the task is killed and the kernel goes on.
+//!
+//! The timer and the system-call gate (`int 0x80`, callable from ring 3) go
+//! to the task scheduler's assembly entry, which saves every register so it
+//! can switch tasks.
 
 use super::gdt;
 use spin::Once;
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
-use x86_64::VirtAddr;
+use x86_64::{PrivilegeLevel, VirtAddr};
 
 /// Interrupt vectors the kernel uses. The legacy PIC is remapped to 0x20-0x2F
 /// and masked; local APIC sources use 0x30 and up.
@@ -25,6 +30,8 @@ pub mod vector {
     pub const CMCI: u8 = 0x33;
     /// "Run the function in your mailbox" (cross-CPU calls).
     pub const CALL: u8 = 0x34;
+    /// System calls from user tasks (`int 0x80`).
+    pub const SYSCALL: u8 = 0x80;
     /// Local APIC error interrupt.
     pub const APIC_ERROR: u8 = 0xFE;
     /// Local APIC spurious interrupt.
@@ -74,8 +81,13 @@ fn build() -> InterruptDescriptorTable {
         idt.machine_check
             .set_handler_addr(VirtAddr::new(machine_check as *const () as u64))
             .set_stack_index(gdt::MACHINE_CHECK_IST);
+        // The task scheduler's entries save every register themselves and
+        // end in `iretq` (see task/scheduler.rs).
+        idt[vector::TIMER].set_handler_addr(VirtAddr::new(crate::task::scheduler::timer_entry()));
+        idt[vector::SYSCALL]
+            .set_handler_addr(VirtAddr::new(crate::task::scheduler::syscall_entry()))
+            .set_privilege_level(PrivilegeLevel::Ring3);
     }
-    idt[vector::TIMER].set_handler_fn(timer);
     idt[vector::WAKE].set_handler_fn(wake);
     idt[vector::MCE_IPI].set_handler_fn(mce_ipi);
     idt[vector::CMCI].set_handler_fn(cmci);
@@ -93,8 +105,13 @@ pub fn load() {
     IDT.call_once(build).load();
 }
 
-/// Prints an unexpected exception's frame and panics.
-fn fatal(name: &str, code: Option<u64>, frame: &InterruptStackFrame) -> ! {
+/// Prints an unexpected exception's frame and panics; from user mode, kills
+/// the task instead.
+fn fatal(name: &'static str, code: Option<u64>, frame: &InterruptStackFrame) -> ! {
+    if frame.code_segment.rpl() == PrivilegeLevel::Ring3 {
+        // Does not return when a task is current.
+        crate::task::user_fault(name, code.unwrap_or(0), frame);
+    }
     // No allocation here: the fault may have hit inside the heap's lock.
     crate::error!(
         "EXCEPTION: {} on cpu{} error code {:#x}\n  rip {:#018x} cs {:#06x} rflags {:#010x}\n  rsp {:#018x} ss {:#06x}",
@@ -143,8 +160,14 @@ fault!(hv_injection, "#HV hypervisor injection");
 fault!(vmm_communication, "#VC VMM communication", code);
 fault!(security, "#SX security", code);
 
-extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
+extern "x86-interrupt" fn page_fault(mut frame: InterruptStackFrame, code: PageFaultErrorCode) {
     let addr = Cr2::read_raw();
+    if frame.code_segment.rpl() == PrivilegeLevel::Ring3 {
+        crate::task::user_fault("#PF page fault", addr, &frame);
+    } else if crate::task::usercopy::page_fault_fixup(&mut frame) {
+        // A user page went away under copy_from_user: the copy fails.
+        return;
+    }
     crate::error!("page fault at address {addr:#018x} ({code:?})");
     fatal("#PF page fault", Some(code.bits()), &frame)
 }
@@ -159,11 +182,6 @@ extern "x86-interrupt" fn nmi(mut frame: InterruptStackFrame) {
 
 extern "x86-interrupt" fn machine_check(mut frame: InterruptStackFrame) {
     crate::mca::handler::machine_check(&mut frame);
-}
-
-extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
-    crate::timer::tick();
-    super::apic::eoi();
 }
 
 extern "x86-interrupt" fn wake(_frame: InterruptStackFrame) {

@@ -1,9 +1,12 @@
 //! Per-CPU data reached through the GS base.
 //!
 //! Each CPU's GS base points at its own [`PerCpu`], whose first field points
-//! at itself so `gs:[0]` yields the structure. The kernel never runs user code
-//! with another GS base yet, so GS is trustworthy in every context, #MC and
-//! NMI included.
+//! at itself so `gs:[0]` yields the structure. The kernel never uses
+//! `swapgs`: user tasks run with the kernel's GS base too. Their programs
+//! are ours and never load a segment register (which would replace the
+//! base), CR4.FSGSBASE is off (no `wrgsbase`), and the GS selector is null
+//! so returning to ring 3 leaves it alone. So GS is trustworthy in every
+//! context, #MC and NMI from user mode included.
 
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -36,6 +39,12 @@ pub fn init(index: u32, apic_id: u32) {
         apic_id,
     }));
     area.self_ptr = area as *const PerCpu;
+    // A null GS selector first (loading it may clear the base on Intel):
+    // `iretq` to ring 3 nulls a selector that names a ring-0 segment, and
+    // a null one it leaves as is, base included.
+    // SAFETY: a null selector is always valid for GS in 64-bit mode; the
+    // kernel reaches memory through GS base only, set right after.
+    unsafe { core::arch::asm!("mov gs, {0:x}", in(reg) 0u16, options(nostack, preserves_flags)) };
     super::msr::wrmsr(IA32_GS_BASE, area as *const PerCpu as u64);
     if (apic_id as usize) < APIC_TO_CPU.len() {
         APIC_TO_CPU[apic_id as usize].store(index, Ordering::SeqCst);

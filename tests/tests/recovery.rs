@@ -1,0 +1,347 @@
+//! Recovery from uncorrected memory errors with user tasks running: an
+//! action-required error (SRAR) consumed by a user task kills only that
+//! task; one consumed inside a recoverable kernel copy fails the system
+//! call; an action-optional one (SRAO) takes the page from the tasks that
+//! map it. The machine keeps running in every case.
+//!
+//! Aiming the #MC at user mode: QEMU raises an injected #MC at the vCPU's
+//! next instruction boundary, wherever it is. `inject_while` stops the VM,
+//! reads the target vCPU's registers (`info registers -a`), and injects
+//! only when it is where the test needs it (CPL 3, or RIP inside the copy
+//! routine); otherwise it resumes and tries again a little later. With the
+//! VM stopped the vCPU does not move, and on `cont` QEMU delivers the
+//! pending #MC before the next instruction (it outranks every maskable
+//! interrupt), so the handler sees exactly the context that was checked.
+
+use serde_json::json;
+use std::time::Duration;
+use tests::mce::*;
+use tests::*;
+
+fn boot(name: &str) -> Vm {
+    let vm = boot_ready(name, VmOptions::default());
+    assert!(
+        vm.output().contains("smp: 4 of 4 CPUs online"),
+        "{}",
+        vm.output()
+    );
+    vm
+}
+
+/// `run <program> cpu=<n>`; returns the task id.
+fn run(vm: &mut Vm, program: &str, cpu: u32) -> u32 {
+    vm.send(&format!("run {program} cpu={cpu}\r"));
+    let line = vm.expect_line(
+        &format!(r"run: task \d+ {program} started, pinned to cpu{cpu}$"),
+        STEP,
+    );
+    line.split_whitespace()
+        .skip_while(|w| *w != "task")
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn hex(s: &str) -> u64 {
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
+}
+
+/// The pages `tasks` lists for task `id`: (virtual, physical, kind).
+fn pages_of(vm: &mut Vm, id: u32) -> Vec<(u64, u64, String)> {
+    vm.send("tasks\r");
+    vm.expect_line(r"^\d+ task\(s\)$", STEP);
+    // The listing ends with the next prompt; give it a moment to arrive.
+    vm.expect_anywhere(r"rasos> $", STEP);
+    std::thread::sleep(Duration::from_millis(300));
+    let re = regex::Regex::new(&format!(
+        r"^\s+task {id} page: virtual (0x[0-9a-f]+) physical (0x[0-9a-f]+) (\w+)"
+    ))
+    .unwrap();
+    let lines = vm.lines();
+    // The last listing only.
+    let start = lines
+        .iter()
+        .rposition(|l| l.ends_with("task(s)"))
+        .unwrap_or(0);
+    lines[start..]
+        .iter()
+        .filter_map(|l| re.captures(l))
+        .map(|c| (hex(&c[1]), hex(&c[2]), c[3].to_string()))
+        .collect()
+}
+
+fn data_page(vm: &mut Vm, id: u32) -> u64 {
+    for _ in 0..20 {
+        if let Some(p) = pages_of(vm, id).into_iter().find(|p| p.2 == "data") {
+            return p.1;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("task {id} has no data page\n{}", vm.output());
+}
+
+/// One vCPU's register dump from `info registers -a`: (CPL, RIP).
+fn vcpu_state(dump: &str, cpu: u32) -> Option<(u32, u64)> {
+    let start = dump.find(&format!("CPU#{cpu}"))?;
+    let rest = &dump[start + 4..];
+    let section = match rest.find("CPU#") {
+        Some(end) => &rest[..end],
+        None => rest,
+    };
+    let cpl = section.split("CPL=").nth(1)?.chars().next()?.to_digit(10)?;
+    let rip = section.split("RIP=").nth(1)?.split_whitespace().next()?;
+    Some((cpl, u64::from_str_radix(rip, 16).ok()?))
+}
+
+/// Runs the HMP `command` while vCPU `cpu` satisfies `ok(cpl, rip)`, with
+/// the VM stopped around the check and the injection. Returns how many
+/// tries it took.
+fn inject_while(vm: &mut Vm, cpu: u32, command: &str, ok: impl Fn(u32, u64) -> bool) -> u32 {
+    for attempt in 1..=100 {
+        vm.qmp_execute("stop", json!({}));
+        let dump = vm.hmp("info registers -a");
+        let state = vcpu_state(&dump, cpu);
+        if state.is_some_and(|(cpl, rip)| ok(cpl, rip)) {
+            let out = vm.hmp(command);
+            vm.qmp_execute("cont", json!({}));
+            assert!(out.trim().is_empty(), "QEMU refused the injection: {out}");
+            return attempt;
+        }
+        vm.qmp_execute("cont", json!({}));
+        assert!(state.is_some(), "no CPU#{cpu} in:\n{dump}");
+        std::thread::sleep(Duration::from_millis(37 + 13 * attempt as u64 % 50));
+    }
+    panic!(
+        "vCPU {cpu} never was where the test needed it\n{}",
+        vm.output()
+    );
+}
+
+fn no_panic(vm: &Vm) {
+    let out = vm.output();
+    assert!(!out.contains("Kernel panic"), "{out}");
+    assert!(!out.contains("KERNEL PANIC"), "{out}");
+}
+
+/// A heartbeat of task `id` printed after the current position.
+fn heartbeat_after(vm: &mut Vm, id: u32) {
+    vm.expect_line(&format!(r"task {id} \w+: heartbeat \d+$"), STEP);
+}
+
+#[test]
+fn srar_in_a_user_task_kills_only_that_task() {
+    let mut vm = boot("rec-srar-user");
+    let victim = run(&mut vm, "toucher", 1);
+    let other = run(&mut vm, "toucher", 2);
+    let counter = run(&mut vm, "counter", 3);
+    vm.expect_line(&format!(r"task {victim} toucher: heartbeat 1$"), STEP);
+    let page = data_page(&mut vm, victim);
+    // MISC says the address is valid down to bit 12: the page is reported.
+    let addr = page + 0x128;
+    let tries = inject_while(
+        &mut vm,
+        1,
+        &format!("mce -b 1 1 {SRAR_DATA_LOAD} {RIPV_EIPV_MCIP} {addr:#x} {MISC_PHYS_LSB12}"),
+        |cpl, _| cpl == 3,
+    );
+    eprintln!("SRAR injected in user mode after {tries} tries");
+    vm.expect_line(r"mce: CPU 1 BANK 1 \(exception, severity SRAR\)$", STEP);
+    let killed = vm.expect_anywhere(
+        &format!(
+            r"task {victim} toucher killed: machine check \(SRAR\) at physical {page:#x}, virtual 0x[0-9a-f]+000$"
+        ),
+        STEP,
+    );
+    assert!(killed.contains("WARN"), "{killed}");
+    vm.expect_anywhere(
+        &format!(
+            r"Memory failure: {:#x}: recovery action for SRAR error",
+            page >> 12
+        ),
+        STEP,
+    );
+    // The others go on.
+    heartbeat_after(&mut vm, other);
+    heartbeat_after(&mut vm, counter);
+    heartbeat_after(&mut vm, other);
+    assert!(vm
+        .grep(&format!(r"task ({other}|{counter}) \w+ killed"))
+        .is_empty());
+    // The page is out of use for good; a new task never gets it.
+    vm.send("pages\r");
+    vm.expect_line(
+        &format!(r"^\s+{:#x} \({page:#x}\): Poisoned$", page >> 12),
+        STEP,
+    );
+    let fresh = run(&mut vm, "toucher", 1);
+    vm.expect_line(&format!(r"task {fresh} toucher: heartbeat 1$"), STEP);
+    let pages = pages_of(&mut vm, fresh);
+    assert!(pages.len() >= 3, "{pages:?}");
+    assert!(pages.iter().all(|p| p.1 != page), "{pages:?}");
+    assert!(pages_of(&mut vm, victim).is_empty());
+    no_panic(&vm);
+    assert_eq!(vm.quit(), ExitKind::NoExitCode);
+}
+
+#[test]
+fn srar_in_a_system_call_copy_fails_the_call() {
+    let mut vm = boot("rec-srar-copy");
+    let line = vm.grep(r"tasks: user space at PML4 slot").join("");
+    let range = line
+        .split("copy routines ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("copy routine range in the boot log");
+    let (start, end) = range.split_once('-').unwrap();
+    let (start, end) = (hex(start), hex(end));
+    let counter = run(&mut vm, "counter", 3);
+    let copier = run(&mut vm, "copier", 2);
+    vm.expect_line(
+        &format!(r"task {copier} copier: copying from my page \(20 s\)$"),
+        STEP,
+    );
+    let page = data_page(&mut vm, copier);
+    let addr = page + 0x800;
+    // cpu2 spends the next 20 s in the copy loop; inject when its RIP is
+    // inside the recoverable routine.
+    inject_while(
+        &mut vm,
+        2,
+        &format!("mce -b 2 1 {SRAR_DATA_LOAD} {RIPV_EIPV_MCIP} {addr:#x} {MISC_PHYS_LSB12}"),
+        |cpl, rip| cpl == 0 && (start..end).contains(&rip),
+    );
+    vm.expect_line(r"mce: CPU 2 BANK 1 \(exception, severity SRAR\)$", STEP);
+    vm.expect_anywhere(r"mce: RIP 08:[0-9a-f]+ \(kernel, ", STEP);
+    vm.expect_anywhere(
+        &format!(
+            r"task {copier} copier: copyspin: copy_from_user consumed poison \(machine check recovered, physical {page:#x}\); the system call fails with EFAULT$"
+        ),
+        STEP,
+    );
+    // memory_failure then takes the page away from the copier.
+    vm.expect_anywhere(
+        &format!(
+            r"task {copier} copier killed: machine check \(SRAR\) at physical {page:#x}, virtual 0x[0-9a-f]+000$"
+        ),
+        STEP,
+    );
+    heartbeat_after(&mut vm, counter);
+    heartbeat_after(&mut vm, counter);
+    vm.send("pages\r");
+    vm.expect_line(
+        &format!(r"^\s+{:#x} \({page:#x}\): Poisoned$", page >> 12),
+        STEP,
+    );
+    no_panic(&vm);
+    assert_eq!(vm.quit(), ExitKind::NoExitCode);
+}
+
+#[test]
+fn srao_on_a_task_page_unmaps_it_and_kills_that_task() {
+    let mut vm = boot("rec-srao");
+    let victim = run(&mut vm, "toucher", 1);
+    let other = run(&mut vm, "toucher", 2);
+    let page = data_page(&mut vm, victim);
+    // Action optional (a scrub found it): the context does not matter.
+    mce_b(
+        &mut vm,
+        0,
+        9,
+        SRAO_SCRUB,
+        RIPV_MCIP,
+        &format!("{page:#x}"),
+        MISC_PHYS_LSB12,
+    );
+    vm.expect_anywhere(
+        &format!(
+            r"Memory failure: {:#x}: recovery action for SRAO error: page in use poisoned",
+            page >> 12
+        ),
+        STEP,
+    );
+    vm.expect_anywhere(
+        &format!(
+            r"Memory failure: {:#x}: unmapped from task {victim} toucher \(virtual 0x[0-9a-f]+\); the task is killed$",
+            page >> 12
+        ),
+        STEP,
+    );
+    vm.expect_anywhere(
+        &format!(
+            r"task {victim} toucher killed: machine check \(SRAO\) at physical {page:#x}, virtual 0x[0-9a-f]+000$"
+        ),
+        STEP,
+    );
+    heartbeat_after(&mut vm, other);
+    heartbeat_after(&mut vm, other);
+    assert!(vm.grep(&format!(r"task {other} toucher killed")).is_empty());
+    no_panic(&vm);
+    assert_eq!(vm.quit(), ExitKind::NoExitCode);
+}
+
+#[test]
+fn tasks_run_everywhere_and_faults_kills_and_exits_end_only_the_task() {
+    let mut vm = boot("rec-tasks");
+    let ids: Vec<u32> = (0..4).map(|c| run(&mut vm, "toucher", c)).collect();
+    for &id in &ids {
+        vm.expect_anywhere(&format!(r"task {id} toucher: heartbeat 2$"), STEP);
+    }
+    vm.send("tasks\r");
+    for (c, &id) in ids.iter().enumerate() {
+        vm.expect_anywhere(
+            // cpu0 runs the shell, so its task is not running right now.
+            &format!(
+                r"^\s+task {id} toucher: (running on cpu{c}|ready \(last on cpu{c}\)), pinned to cpu{c}$"
+            ),
+            STEP,
+        );
+    }
+    // A user-mode page fault ends the task, not the kernel.
+    let faulter = run(&mut vm, "faulter", 2);
+    vm.expect_anywhere(
+        &format!(
+            r"task {faulter} faulter killed: #PF page fault \(address 0x0\) at rip 0x[0-9a-f]+$"
+        ),
+        STEP,
+    );
+    // The kill command.
+    vm.send(&format!("kill {}\r", ids[3]));
+    vm.expect_anywhere(
+        &format!(r"task {} toucher killed: kill command$", ids[3]),
+        STEP,
+    );
+    // Several tasks share a CPU.
+    let more = run(&mut vm, "counter", 1);
+    vm.expect_anywhere(&format!(r"task {more} counter: heartbeat 2$"), STEP);
+    heartbeat_after(&mut vm, ids[1]);
+    no_panic(&vm);
+    assert_eq!(vm.quit(), ExitKind::NoExitCode);
+}
+
+#[test]
+fn demo_srar_kills_the_toucher_and_the_counter_goes_on() {
+    let mut vm = boot("rec-demo");
+    vm.send("demo srar\r");
+    let line = vm.expect_line(
+        r"demo: started task \d+ toucher on cpu1 and task \d+ counter on cpu2$",
+        STEP,
+    );
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let pos = words.iter().position(|w| *w == "task").unwrap();
+    let victim: u32 = words[pos + 1].parse().unwrap();
+    let counter: u32 = words[pos + 7].parse().unwrap();
+    vm.expect_line(
+        r"demo: injected: .*#MC raised when cpu1 next returns to user mode \(IN_PROC\)",
+        STEP,
+    );
+    vm.expect_anywhere(
+        &format!(r"task {victim} toucher killed: machine check \(SRAR\) at physical 0x[0-9a-f]+, virtual 0x[0-9a-f]+$"),
+        STEP,
+    );
+    vm.expect_anywhere(r"mce: CPU 1 BANK 1 \(exception, severity SRAR\)$", STEP);
+    heartbeat_after(&mut vm, counter);
+    heartbeat_after(&mut vm, counter);
+    no_panic(&vm);
+    assert_eq!(vm.quit(), ExitKind::NoExitCode);
+}
