@@ -13,6 +13,8 @@ pub fn run() -> ! {
     if crate::boot::config().demo {
         crate::info!("demo: injecting one error of each kind (the console's 'selftest'):");
         crate::console::cmd_selftest::run_all();
+        crate::info!("demo: a user task consumes poisoned memory (SRAR) while another runs:");
+        crate::console::cmd_task::demo(&["srar"]);
     }
     crate::info!("console: type 'help' for commands, 'selftest' to inject one error of each kind");
     crate::console::shell::start();
