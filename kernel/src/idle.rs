@@ -40,6 +40,7 @@ pub fn run() -> ! {
 /// interrupt context.
 pub fn ap_idle() -> ! {
     loop {
+        crate::mca::offline::park_if_requested();
         if !crate::task::scheduler::run_next() {
             interrupts::enable_and_hlt();
         }

@@ -33,6 +33,11 @@ pub fn mark_online(cpu: u32, apic_id: u32) {
     ONLINE.fetch_or(1 << cpu, Ordering::SeqCst);
 }
 
+/// Records that `cpu` left service (see `mca::offline`).
+pub fn mark_offline(cpu: u32) {
+    ONLINE.fetch_and(!(1 << cpu), Ordering::SeqCst);
+}
+
 pub fn online_mask() -> u64 {
     ONLINE.load(Ordering::SeqCst)
 }

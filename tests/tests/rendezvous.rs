@@ -240,3 +240,34 @@ fn a_cpu_that_does_not_start_is_left_out_and_not_waited_for() {
     vm.expect_anywhere(r"Memory failure: 0x10011: ", STEP);
     vm.quit();
 }
+
+#[test]
+fn an_offline_cpu_is_left_out_of_the_rendezvous() {
+    let mut vm = boot("rdv-offline", 4, "intel", "");
+    vm.expect_anywhere(r"rasos> ", STEP);
+    vm.send("cpu offline 3\r");
+    vm.expect_line(
+        r"^cpu3 offline \(released CMCI banks none\); CPUs 0,1,2 online; CMCI owners after rediscovery: none \(no CMCI\)$",
+        STEP,
+    );
+    // QEMU's broadcast still reaches cpu3; it passes, the others meet.
+    mce_b(
+        &mut vm,
+        1,
+        9,
+        SRAO_SCRUB,
+        RIPV_MCIP,
+        "0x10012000",
+        MISC_PHYS_LSB12,
+    );
+    vm.expect_anywhere(r"mce: rendezvous 1: CPUs 0,1,2 met and were released", STEP);
+    vm.expect_anywhere(r"Memory failure: 0x10012: ", STEP);
+    vm.send("cpus\r");
+    vm.expect_line(r"^3 CPU\(s\) online: 0,1,2$", STEP);
+    vm.send("cpu offline 0\r");
+    vm.expect_line(
+        r"^cpu offline: cpu0 runs the consumer and the console; it stays online$",
+        STEP,
+    );
+    vm.quit();
+}

@@ -11,7 +11,7 @@ use core::sync::atomic::Ordering;
 /// Command names (for completion and `help`).
 pub static NAMES: &[&str] = &[
     "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "einj", "selftest",
-    "bench", "tasks", "run", "kill", "demo",
+    "bench", "tasks", "run", "kill", "demo", "cpu",
 ];
 
 const HELP: &str = "\
@@ -26,6 +26,7 @@ commands:
                           inject CPU 0 BANK 9 STATUS CORRECTED 0x92 ADDR 0x1234000 MISC 0x8c POLL
                           (EXCP IN_PROC: the #MC comes when that CPU next returns to a user task)
   pages                   pages taken out of use (poisoned or offlined)
+  cpu offline <n>         take a CPU out of service (CMCI banks rediscovered by the others)
   erst list|show <id>|export|clear <id>|all|fill|readers
                           the persistent record store (ERST)
   selftest                inject one error of each kind and check what the kernel did
@@ -59,6 +60,16 @@ pub fn run(line: &str) {
         "config" => config(&args),
         "inject" => inject_cmd(line),
         "pages" => pages(),
+        "cpu" => match args.as_slice() {
+            ["offline", n] => match n.parse() {
+                Ok(c) => match crate::mca::offline::offline(c) {
+                    Ok(s) => kprint!("{s}\n"),
+                    Err(e) => kprint!("cpu offline: {e}\n"),
+                },
+                Err(_) => kprint!("usage: cpu offline <n>\n"),
+            },
+            _ => kprint!("usage: cpu offline <n>\n"),
+        },
         "erst" => super::cmd_erst::run(&args),
         "selftest" => super::cmd_selftest::run_all(),
         "einj" => super::cmd_einj::run(&args),

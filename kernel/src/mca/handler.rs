@@ -97,6 +97,11 @@ fn scan_banks(
 pub fn machine_check(frame: &mut InterruptStackFrame) {
     let cpu = percpu::current().index as usize;
     state::EXCEPTIONS[cpu].fetch_add(1, Ordering::Relaxed);
+    if super::offline::is_offline(cpu) {
+        // Out of service: a broadcast #MC is the online CPUs' to handle.
+        state::cpu_msr(cpu).write(regs::IA32_MCG_STATUS, 0);
+        return;
+    }
     if state::UNRESPONSIVE_CPU.load(Ordering::Relaxed) == cpu as u32 {
         // Test hook: a hung CPU that never joins; only an NMI stops it.
         loop {

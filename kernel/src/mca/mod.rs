@@ -33,6 +33,8 @@ pub mod init;
 #[cfg(target_os = "none")]
 pub mod injector;
 #[cfg(target_os = "none")]
+pub mod offline;
+#[cfg(target_os = "none")]
 pub mod poll;
 #[cfg(target_os = "none")]
 pub mod recovery;

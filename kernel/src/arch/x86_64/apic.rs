@@ -177,6 +177,12 @@ pub fn start_timer(period_ms: u64) {
     write(reg::TIMER_INITIAL, count as u32);
 }
 
+/// Stops the calling CPU's tick.
+pub fn stop_timer() {
+    write(reg::LVT_TIMER, LVT_MASKED);
+    write(reg::TIMER_INITIAL, 0);
+}
+
 /// Programs the LVT CMCI entry to deliver `vector` (or masks it).
 pub fn set_lvt_cmci(vector: Option<u8>) {
     write(
