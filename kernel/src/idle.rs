@@ -41,6 +41,7 @@ pub fn run() -> ! {
 pub fn ap_idle() -> ! {
     loop {
         crate::mca::offline::park_if_requested();
+        crate::smp::run_idle_call();
         if !crate::task::scheduler::run_next() {
             interrupts::enable_and_hlt();
         }

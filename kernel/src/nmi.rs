@@ -14,8 +14,19 @@ pub fn request_stop() {
     STOP.store(true, Ordering::SeqCst);
 }
 
+/// CPUs that have stopped in their NMI handler.
+static STOPPED: AtomicU64 = AtomicU64::new(0);
+
+pub fn stopped_mask() -> u64 {
+    STOPPED.load(Ordering::SeqCst)
+}
+
 pub fn handle(frame: &mut InterruptStackFrame) {
     if STOP.load(Ordering::SeqCst) {
+        STOPPED.fetch_or(
+            1 << crate::arch::x86_64::percpu::current().index,
+            Ordering::SeqCst,
+        );
         crate::qemu::halt_forever();
     }
     if crate::mca::handler::nmi_broadcast_pending() {

@@ -29,8 +29,16 @@ pub fn stop_other_cpus() {
             crate::arch::x86_64::apic::Dest::AllButSelf,
             crate::arch::x86_64::apic::Delivery::Nmi,
         );
-        // Give them a moment to take the NMI before the run ends.
-        crate::arch::x86_64::tsc::delay_us(1000);
+        // Wait (bounded) until each has taken the NMI, so nobody prints
+        // while the panic output is written.
+        let me = crate::arch::x86_64::percpu::cpu_index_or_zero();
+        let others = crate::smp::online_mask() & !(1u64 << me);
+        let deadline = crate::arch::x86_64::tsc::now_us() + 200_000;
+        while crate::nmi::stopped_mask() & others != others
+            && crate::arch::x86_64::tsc::now_us() < deadline
+        {
+            core::hint::spin_loop();
+        }
     }
 }
 

@@ -148,7 +148,16 @@ pub fn start_aps() -> u32 {
     let withhold = crate::boot::config().test_withhold_cpu;
     let mut started = 0;
     let mut next_cpu = 1u32;
+    let me = apic::id();
+    let mut seen = alloc::vec::Vec::new();
     for &apic_id in &procs.aps {
+        // Firmware tables are untrusted: never INIT ourselves or a CPU
+        // listed twice (LocalApic and X2Apic entries for one CPU).
+        if apic_id == me || seen.contains(&apic_id) {
+            warn!("smp: MADT lists APIC id {apic_id} again (or as an AP while it is the boot CPU); skipped");
+            continue;
+        }
+        seen.push(apic_id);
         if next_cpu as usize >= MAX_CPUS {
             warn!("smp: APIC id {apic_id} left offline: more than {MAX_CPUS} CPUs");
             continue;
@@ -257,15 +266,25 @@ static MAILBOXES: [Mailbox; MAX_CPUS] = [const {
     }
 }; MAX_CPUS];
 
+/// Calls to run in a CPU's idle loop (normal context, may allocate).
+static IDLE_MAILBOXES: [Mailbox; MAX_CPUS] = [const {
+    Mailbox {
+        state: core::sync::atomic::AtomicU8::new(0),
+        func: core::sync::atomic::AtomicUsize::new(0),
+        arg: AtomicU64::new(0),
+    }
+}; MAX_CPUS];
+
 /// A call in flight.
 pub struct Call {
     cpu: u32,
+    boxes: &'static [Mailbox; MAX_CPUS],
 }
 
 impl Call {
     /// Waits (bounded) for the call to finish; false on timeout.
     pub fn wait(self, timeout_us: u64) -> bool {
-        let mb = &MAILBOXES[self.cpu as usize];
+        let mb = &self.boxes[self.cpu as usize];
         let deadline = tsc::now_us() + timeout_us;
         while mb.state.load(Ordering::SeqCst) != 3 {
             if tsc::now_us() > deadline {
@@ -281,6 +300,28 @@ impl Call {
 /// Asks `cpu` to run `f(arg)` in interrupt context. The calling CPU must not
 /// be `cpu` (call `f` directly instead).
 pub fn call_on(cpu: u32, f: fn(u64), arg: u64) -> Result<Call, &'static str> {
+    post(&MAILBOXES, cpu, f, arg, idt::vector::CALL)
+}
+
+/// Asks `cpu` to run `f(arg)` from its idle loop, in normal context (for
+/// work that allocates or takes locks an interrupt must not take). The
+/// WAKE IPI gets it out of `hlt`.
+pub fn call_in_idle(cpu: u32, f: fn(u64), arg: u64) -> Result<Call, &'static str> {
+    post(&IDLE_MAILBOXES, cpu, f, arg, idt::vector::WAKE)
+}
+
+/// Runs the calling CPU's idle-loop call, if one is posted.
+pub fn run_idle_call() {
+    run_posted(&IDLE_MAILBOXES[percpu::current().index as usize]);
+}
+
+fn post(
+    boxes: &'static [Mailbox; MAX_CPUS],
+    cpu: u32,
+    f: fn(u64),
+    arg: u64,
+    vector: u8,
+) -> Result<Call, &'static str> {
     if cpu == percpu::current().index {
         return Err("cannot post a call to the calling CPU");
     }
@@ -288,7 +329,7 @@ pub fn call_on(cpu: u32, f: fn(u64), arg: u64) -> Result<Call, &'static str> {
         return Err("CPU is not online");
     }
     let apic_id = apic_id_of(cpu).ok_or("CPU has no APIC id")?;
-    let mb = &MAILBOXES[cpu as usize];
+    let mb = &boxes[cpu as usize];
     if mb
         .state
         .compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst)
@@ -299,16 +340,16 @@ pub fn call_on(cpu: u32, f: fn(u64), arg: u64) -> Result<Call, &'static str> {
     mb.func.store(f as usize, Ordering::SeqCst);
     mb.arg.store(arg, Ordering::SeqCst);
     mb.state.store(1, Ordering::SeqCst);
-    apic::send_ipi(
-        apic::Dest::Apic(apic_id),
-        apic::Delivery::Fixed(idt::vector::CALL),
-    );
-    Ok(Call { cpu })
+    apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Fixed(vector));
+    Ok(Call { cpu, boxes })
 }
 
 /// The CALL vector's handler: runs this CPU's posted function, if any.
 pub fn call_interrupt() {
-    let mb = &MAILBOXES[percpu::current().index as usize];
+    run_posted(&MAILBOXES[percpu::current().index as usize]);
+}
+
+fn run_posted(mb: &Mailbox) {
     if mb
         .state
         .compare_exchange(1, 2, Ordering::SeqCst, Ordering::SeqCst)

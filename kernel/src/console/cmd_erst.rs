@@ -194,7 +194,9 @@ fn readers() {
     let mut calls = alloc::vec::Vec::new();
     for cpu in 0..64u32 {
         if online & (1 << cpu) != 0 && cpu != me {
-            match crate::smp::call_on(cpu, enumerate, 0) {
+            // In the APs' idle loops: enumerating may allocate (the id
+            // cache grows), which interrupt context must never do.
+            match crate::smp::call_in_idle(cpu, enumerate, 0) {
                 Ok(c) => calls.push((cpu, c)),
                 Err(e) => kprint!("erst: cpu{cpu}: {e}\n"),
             }

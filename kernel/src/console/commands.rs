@@ -158,15 +158,14 @@ fn stats() {
         }
     }
     drop(s);
-    if let Some(rings) = state::RINGS.get() {
-        kprint!("dropped (ring full): {}", rings.total_dropped());
-        for (cpu, d) in rings.dropped_per_cpu() {
-            if d > 0 {
-                kprint!(" cpu{cpu}={d}");
-            }
+    kprint!("dropped (ring full): {}", state::total_dropped());
+    for cpu in 0..64 {
+        let d = state::dropped_on(cpu);
+        if d > 0 {
+            kprint!(" cpu{cpu}={d}");
         }
-        kprint!("\n");
     }
+    kprint!("\n");
     kprint!(
         "not-enabled bank errors cleared in #MC: {}\n",
         state::NOT_ENABLED_CLEARED.load(Ordering::Relaxed)

@@ -24,6 +24,9 @@ use core::sync::atomic::{AtomicU32, Ordering};
 /// owner re-enters. Output may then interleave, which is the lesser evil.
 static OWNER: AtomicU32 = AtomicU32::new(0);
 
+/// Times a CPU gave up waiting for the console (its holder was stuck).
+pub static OVERRUNS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// Set by the panic path: from then on every CPU writes without waiting.
 static FORCED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
@@ -44,6 +47,11 @@ fn lock() -> Guard {
     if FORCED.load(Ordering::Relaxed) || OWNER.load(Ordering::Relaxed) == me {
         return Guard { taken: false };
     }
+    // Bounded: a holder stuck in #MC or halted by an NMI must not hang
+    // everyone else; after the bound we print anyway (interleaved output
+    // is the lesser evil) and count it.
+    let deadline = crate::arch::x86_64::tsc::rdtsc()
+        .wrapping_add(crate::arch::x86_64::tsc::khz().max(1_000_000) * 200);
     loop {
         if OWNER
             .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
@@ -52,6 +60,10 @@ fn lock() -> Guard {
             return Guard { taken: true };
         }
         if FORCED.load(Ordering::Relaxed) {
+            return Guard { taken: false };
+        }
+        if crate::arch::x86_64::tsc::rdtsc() > deadline {
+            OVERRUNS.fetch_add(1, Ordering::Relaxed);
             return Guard { taken: false };
         }
         core::hint::spin_loop();

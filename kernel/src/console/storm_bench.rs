@@ -30,7 +30,7 @@ fn one(cpu: usize) {
 pub fn run(n: u64) {
     let cpu = percpu::current().index as usize;
     let before_total = consumer::STATS.lock().total;
-    let dropped_before = state::RINGS.get().map_or(0, |r| r.total_dropped());
+    let dropped_before = state::total_dropped();
     // Warm up until the bank is in a storm (bounded).
     for _ in 0..64 {
         if storm_state::in_storm(cpu, BANK) {
@@ -56,7 +56,7 @@ pub fn run(n: u64) {
     });
     let cycles = tsc::rdtsc() - t0;
     let handled = consumer::STATS.lock().total - counted;
-    let dropped = state::RINGS.get().map_or(0, |r| r.total_dropped()) - dropped_before;
+    let dropped = state::total_dropped() - dropped_before;
     let us = tsc::tsc_to_us(cycles).max(1);
     kprint!(
         "bench: storm {n} corrected errors: {} errors/s absorbed, {} cycles ({} ns) of CPU per error, {handled} records handled, {dropped} dropped, {} warm-up records\n",

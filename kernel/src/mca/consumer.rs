@@ -9,7 +9,7 @@ use super::decode::{self, ASCII_LINE_PREFIX};
 use super::handler::CpuList;
 use super::notify::{Registry, Subscriber};
 use super::record::{MceRecord, Severity};
-use super::state::RINGS;
+use super::state;
 use crate::arch::x86_64::apic::{self, Delivery, Dest};
 use crate::arch::x86_64::idt::vector;
 use crate::arch::x86_64::percpu::{self, MAX_CPUS};
@@ -78,16 +78,17 @@ pub fn subscribe(s: Subscriber) {
 /// Drains every ring and handles each record. Normal context only.
 pub fn drain() {
     PENDING.store(false, Ordering::SeqCst);
-    let Some(rings) = RINGS.get() else { return };
     let mut handled = 0;
-    rings.drain(|_, rec| {
-        // If the machine is stopped while this record is being handled, the
-        // panic path still finds it here.
-        *IN_FLIGHT.lock() = Some(rec);
-        handle(&rec);
-        *IN_FLIGHT.lock() = None;
-        handled += 1;
-    });
+    for rings in state::ring_sets() {
+        rings.drain(|_, rec| {
+            // If the machine is stopped while this record is being handled,
+            // the panic path still finds it here.
+            *IN_FLIGHT.lock() = Some(rec);
+            handle(&rec);
+            *IN_FLIGHT.lock() = None;
+            handled += 1;
+        });
+    }
     if handled > 0 {
         notice();
     }
@@ -229,18 +230,18 @@ fn notice() {
 
 /// Reports records that could not be stored since the last report.
 fn report_drops() {
-    let Some(rings) = RINGS.get() else { return };
+    let capacity = state::RINGS
+        .get()
+        .and_then(|r| r.ring(0))
+        .map_or(0, |r| r.capacity());
     let mut s = STATS.lock();
-    for (cpu, dropped) in rings.dropped_per_cpu() {
-        let Some(seen) = s.reported_drops.get_mut(cpu) else {
-            continue;
-        };
+    for cpu in 0..MAX_CPUS {
+        let dropped = state::dropped_on(cpu);
+        let seen = &mut s.reported_drops[cpu];
         if dropped > *seen {
             crate::warn!(
-                "mce: cpu{cpu}: {} record(s) lost: ring full (capacity {}, {} lost in all)",
-                dropped - *seen,
-                rings.ring(cpu).map_or(0, |r| r.capacity()),
-                dropped
+                "mce: cpu{cpu}: {} record(s) lost: ring full (capacity {capacity}, {dropped} lost in all)",
+                dropped - *seen
             );
             *seen = dropped;
         }
@@ -270,16 +271,16 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
         print_record(&rec);
         crate::firmware::apei::write_fatal(&rec);
     }
-    if let Some(rings) = RINGS.get() {
-        let mut cpus = 0u64;
+    let mut cpus = 0u64;
+    for rings in state::ring_sets() {
         rings.drain(|cpu, rec| {
             cpus |= 1 << cpu;
             print_record(&rec);
             // Kept across the reboot (read back and listed on the next boot).
             crate::firmware::apei::write_fatal(&rec);
         });
-        crate::error!("mce: records printed from CPUs {}", CpuList(cpus));
     }
+    crate::error!("mce: records printed from CPUs {}", CpuList(cpus));
     if let Some(m) = met {
         crate::error!(
             "mce: rendezvous: CPUs {} took part, CPUs {} online",
@@ -292,5 +293,5 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
 
 /// Whether a record was ever dropped on any CPU (for statistics).
 pub fn total_dropped() -> u64 {
-    RINGS.get().map_or(0, |r| r.total_dropped())
+    state::total_dropped()
 }

@@ -158,8 +158,10 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                 }
                 let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
                 own = s;
-                RENDEZVOUS.report(&order, s.worst);
+                // The rule first: reporting passes the turn on, and others
+                // may read it as soon as they see this CPU's severity.
                 WORST_RULE[cpu].store(s.rule.map_or(0, |r| r as u64 + 1), Ordering::SeqCst);
+                RENDEZVOUS.report(&order, s.worst);
                 match RENDEZVOUS.end(order, &clock, timeout) {
                     Ok(out) => {
                         no_way_out |= out.global_no_way_out;
@@ -196,7 +198,9 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // MCIP with nothing worse than "keep" found anywhere: some external
     // agent, or a CPU that could not log; nothing here explains the #MC.
     // Linux panics ("from unknown source").
-    if mcgstatus & mcg_status::MCIP != 0 && worst <= Severity::Keep && tolerant < 3 {
+    // After a timeout nobody may have reported yet; the timeout policy
+    // decides then.
+    if mcgstatus & mcg_status::MCIP != 0 && worst <= Severity::Keep && !timed_out && tolerant < 3 {
         decision = Decision::Panic("Machine check from unknown source");
     }
     // Without RIPV the interrupted kernel code cannot be resumed.
@@ -218,7 +222,8 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // resume. A user task is marked killed and the frame returns into its
     // exit path; a recoverable kernel copy returns an error. Both only use
     // atomics (see task::mce_kill_current, task::usercopy::mce_fixup).
-    if own.worst == Severity::ActionRequired {
+    let no_restart = mcgstatus & mcg_status::MCIP != 0 && mcgstatus & mcg_status::RIPV == 0;
+    if own.worst == Severity::ActionRequired || (no_restart && ctx == Context::User) {
         match ctx {
             Context::User => {
                 crate::task::mce_kill_current(frame, own.addr);

@@ -125,7 +125,8 @@ fn target_exception(_: u64) {
 
 fn target_poll(_: u64) {
     apply_staged();
-    super::poll::poll_banks(
+    // The record names its bank: read it whoever owns it by CMCI.
+    super::poll::poll_all_banks(
         percpu::current().index as usize,
         super::record::Source::Poll,
     );

@@ -52,8 +52,11 @@ fn rediscover_here(_: u64) {
         return;
     }
     let mut owned = BankSet(state::CPUS[cpu].cmci_owned.load(Ordering::SeqCst));
-    cmci::rediscover(&HwMsr, cap.banks(), cmci::DEFAULT_THRESHOLD, &mut owned);
+    let r = cmci::rediscover(&HwMsr, cap.banks(), cmci::DEFAULT_THRESHOLD, &mut owned);
     state::CPUS[cpu].cmci_owned.store(owned.0, Ordering::SeqCst);
+    state::CPUS[cpu]
+        .cmci_elsewhere
+        .store(r.owned_elsewhere.0, Ordering::SeqCst);
 }
 
 /// Takes `cpu` offline and has the others rediscover CMCI ownership.

@@ -23,16 +23,36 @@ fn max_interval_us() -> u64 {
     state::POLL_MS.load(Ordering::Relaxed) * 1000
 }
 
-/// Reads every bank of the calling CPU and logs what the poller may log
-/// (see [`poll_policy::should_log`]). Returns the number of records logged.
+/// Reads the banks of the calling CPU that are its to poll and logs what
+/// the poller may log (see [`poll_policy::should_log`]). As in Linux, the
+/// tick leaves out banks taken by CMCI (its own, unless in a storm, and
+/// those another CPU owns); the CMCI handler reads the banks it owns.
+/// Returns the number of records logged.
 pub fn poll_banks(cpu: usize, source: Source) -> u32 {
+    let slot = &state::CPUS[cpu];
+    let owned = slot.cmci_owned.load(Ordering::Relaxed);
+    let elsewhere = slot.cmci_elsewhere.load(Ordering::Relaxed);
+    let skip = match source {
+        Source::Cmci if owned != 0 => !owned,
+        _ => elsewhere | (owned & !storm_state::IN_STORM[cpu].load(Ordering::Relaxed)),
+    };
+    scan(cpu, source, skip)
+}
+
+/// Reads every bank of the calling CPU but quirk- and firmware-owned ones
+/// (the injector's POLL, which names the bank itself).
+pub fn poll_all_banks(cpu: usize, source: Source) -> u32 {
+    scan(cpu, source, 0)
+}
+
+fn scan(cpu: usize, source: Source, skip: u64) -> u32 {
     let slot = &state::CPUS[cpu];
     if !slot.ready.load(Ordering::Relaxed) {
         return 0;
     }
     let msr = state::cpu_msr(cpu);
     let cap = state::mcgcap(cpu);
-    let ignored = state::ignored_banks(cpu);
+    let ignored = state::ignored_banks(cpu) | skip;
     let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), source);
     let mut n = 0;
     for bank in 0..cap.banks().min(64) {

@@ -12,8 +12,30 @@ use crate::arch::x86_64::tsc;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use spin::Once;
 
-/// Records from every context, one ring per CPU, drained by the consumer.
+/// Records from polling, CMCI and boot, one ring per CPU, drained by the
+/// consumer.
 pub static RINGS: Once<PerCpuRings<MceRecord>> = Once::new();
+/// Records from the #MC handler, apart: a #MC that interrupts this CPU's
+/// own poller in the middle of a push must not find its records queued
+/// behind that unfinished slot (the panic dump would stop there).
+pub static EXC_RINGS: Once<PerCpuRings<MceRecord>> = Once::new();
+
+/// Both ring sets, the #MC records first.
+pub fn ring_sets() -> impl Iterator<Item = &'static PerCpuRings<MceRecord>> {
+    [EXC_RINGS.get(), RINGS.get()].into_iter().flatten()
+}
+
+/// Records lost to full rings, all CPUs.
+pub fn total_dropped() -> u64 {
+    ring_sets().map(|r| r.total_dropped()).sum()
+}
+
+/// Records lost to full rings on `cpu`.
+pub fn dropped_on(cpu: usize) -> u64 {
+    ring_sets()
+        .map(|r| r.ring(cpu).map_or(0, |x| x.dropped()))
+        .sum()
+}
 
 /// `mce.tolerant`, `mce.monarch_timeout_us`, `mce.poll_ms` as in effect.
 pub static TOLERANT: AtomicU8 = AtomicU8::new(1);
@@ -29,6 +51,9 @@ pub struct CpuMca {
     pub ignored: AtomicU64,
     /// Banks whose corrected errors this CPU takes by CMCI (bit per bank).
     pub cmci_owned: AtomicU64,
+    /// Banks shared with a CPU that owns them by CMCI: that CPU logs them,
+    /// so this one neither polls nor clears them (no duplicate records).
+    pub cmci_elsewhere: AtomicU64,
 }
 
 pub static CPUS: [CpuMca; MAX_CPUS] = [const {
@@ -38,6 +63,7 @@ pub static CPUS: [CpuMca; MAX_CPUS] = [const {
         apic_id: AtomicU32::new(0),
         ignored: AtomicU64::new(0),
         cmci_owned: AtomicU64::new(0),
+        cmci_elsewhere: AtomicU64::new(0),
     }
 }; MAX_CPUS];
 
@@ -90,6 +116,7 @@ pub fn cpu_msr(cpu: usize) -> OverlayMsr<'static, HwMsr> {
 /// Sets up the rings; called once on the BSP before any CPU enables MCA.
 pub fn init(cpus: usize, config: &crate::config::Config) {
     RINGS.call_once(|| PerCpuRings::new(cpus, config.ring_capacity));
+    EXC_RINGS.call_once(|| PerCpuRings::new(cpus, config.ring_capacity));
     TOLERANT.store(config.tolerant, Ordering::SeqCst);
     MONARCH_TIMEOUT_US.store(config.monarch_timeout_us, Ordering::SeqCst);
     POLL_MS.store(config.poll_ms, Ordering::SeqCst);
@@ -133,7 +160,12 @@ pub fn template(cpu: usize, mcgstatus: u64, source: Source) -> MceRecord {
 /// Stores a record in the calling CPU's ring (any context). A full ring
 /// counts the drop; the consumer reports it.
 pub fn log(cpu: usize, rec: MceRecord) {
-    if let Some(r) = RINGS.get() {
+    let set = if rec.source == Source::Exception {
+        EXC_RINGS.get()
+    } else {
+        RINGS.get()
+    };
+    if let Some(r) = set {
         let _ = r.push(cpu, rec);
     }
 }

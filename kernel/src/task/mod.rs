@@ -498,11 +498,14 @@ pub fn mce_kill_current(frame: &mut InterruptStackFrame, paddr: Option<u64>) -> 
     let Some(task) = scheduler::current() else {
         return false;
     };
+    // The page may already be gone from the task's map (an earlier SRAO
+    // unmapped it while this CPU still had it in its TLB): the task consumed
+    // poison all the same and must not resume, so it dies either way; the
+    // virtual address is then unknown.
     let va = match paddr {
-        Some(pa) => match task.page_of(pa & !0xfff) {
-            Some(v) => v | (pa & 0xfff),
-            None => return false,
-        },
+        Some(pa) => task
+            .page_of(pa & !0xfff)
+            .map_or(u64::MAX, |v| v | (pa & 0xfff)),
         None => u64::MAX,
     };
     if let Some(pa) = paddr {
