@@ -3,6 +3,7 @@
 #   make run    build, boot in QEMU, show the RAS subsystem working
 #   make test   host unit tests + QEMU-driven tests
 #   make bench  benchmarks (target/bench.jsonl)
+#   make fuzz   run every parser fuzz target FUZZ_SECONDS (default 30) each
 #   make usb DEV=/dev/sdX [FIRMWARE=uefi|bios] [YES=1]
 #               write the image to a USB stick (checked, confirmed, verified)
 #
@@ -21,6 +22,8 @@ ERST_SIZE ?= 0x10000
 QEMU_ARGS ?=
 DEV       ?=
 YES       ?=
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= $(basename $(notdir $(wildcard kernel/fuzz/fuzz_targets/*.rs)))
 
 # `usb` writes the UEFI image unless FIRMWARE is given (command line or
 # environment): the machines a stick is carried to mostly boot UEFI, while
@@ -41,7 +44,7 @@ KERNEL := target/x86_64-target/release/kernel
 BOOT   := target/debug/boot
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build kernel image run test bench usb clean
+.PHONY: setup build kernel image run test bench usb fuzz clean
 
 ## setup: install QEMU, OVMF and the nightly's rust-src/llvm-tools (idempotent)
 setup:
@@ -90,6 +93,19 @@ bench: setup build
 usb: image
 	$$([ -w '$(DEV)' ] || echo '$(SUDO)') $(BOOT) usb --image target/images/$(USB_FIRMWARE).img \
 	  --dev '$(DEV)' $(if $(filter 1,$(YES)),--yes)
+
+## fuzz: the cargo-fuzz targets in kernel/fuzz (nightly, libFuzzer), FUZZ_SECONDS each;
+## new inputs collect in target/fuzz-corpus, crashes in kernel/fuzz/artifacts; not part of `test`
+fuzz:
+	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	@failed=""; cd kernel && for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  mkdir -p ../target/fuzz-corpus/$$t; \
+	  cargo +nightly fuzz run $$t ../target/fuzz-corpus/$$t fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (inputs in kernel/fuzz/artifacts)"; exit 1; fi; \
+	echo "fuzz: all targets ran $(FUZZ_SECONDS) s without a crash"
 
 clean:
 	cargo clean
