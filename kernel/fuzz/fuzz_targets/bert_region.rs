@@ -11,7 +11,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(b) = parse_bert(data) {
         let len = le32(data, 4).unwrap() as usize;
-        let (h, body) = SdtHeader::parse_checked(&data[..len.min(data.len())]).expect("valid header");
+        let (h, body) =
+            SdtHeader::parse_checked(&data[..len.min(data.len())]).expect("valid header");
         assert_eq!(&h.signature, b"BERT");
         assert!(b.region_length as usize >= ErrorStatusBlock::HEADER_LEN);
         assert_eq!(Some(b.region_length), le32(body, 36));
@@ -31,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
 
     // A sink that fails part way: the error is passed on, never a panic.
     let limit = out.len() * usize::from(data.first().copied().unwrap_or(0)) / 256;
-    let mut short = Limited { out: String::new(), limit };
+    let mut short = Limited {
+        out: String::new(),
+        limit,
+    };
     let r = describe_boot_errors(data, &mut short);
     assert!(r.is_err() || limit >= out.len());
     assert!(out.starts_with(&short.out));

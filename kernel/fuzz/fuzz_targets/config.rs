@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     assert!((1..=64).contains(&cfg.storm_clean_polls));
     assert!((1..=1_000_000).contains(&cfg.cec_threshold));
     assert!((1..=31_536_000).contains(&cfg.cec_window_s));
-    assert!(cfg.test_unresponsive_cpu.map_or(true, |c| c < 64));
+    assert!(cfg.test_unresponsive_cpu.is_none_or(|c| c < 64));
     assert!(cfg.test.bytes().all(|b| b.is_ascii_graphic()));
     // What the kernel prints at boot can be fed back to it.
     let shown = cfg.to_string();

@@ -3,7 +3,8 @@
 #![no_main]
 
 use kernel::apei::cper::{
-    self, decode_mce, describe, parse_record, CperError, CperHeader, CperTimestamp, SectionDescriptor,
+    self, decode_mce, describe, parse_record, CperError, CperHeader, CperTimestamp,
+    SectionDescriptor,
 };
 use kernel_fuzz::{le64, Limited};
 use libfuzzer_sys::fuzz_target;
@@ -25,7 +26,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(d.section_offset as usize >= min);
             let at = CperHeader::LEN + i * SectionDescriptor::LEN;
             assert_eq!(SectionDescriptor::parse(&d.encode()).unwrap(), *d);
-            let mut raw: [u8; SectionDescriptor::LEN] = data[at..at + SectionDescriptor::LEN].try_into().unwrap();
+            let mut raw: [u8; SectionDescriptor::LEN] =
+                data[at..at + SectionDescriptor::LEN].try_into().unwrap();
             raw[11] = 0; // reserved
             assert_eq!(d.encode(), raw);
         }
@@ -57,9 +59,16 @@ fuzz_target!(|data: &[u8]| {
     let mut out = String::new();
     describe(data, &mut out).expect("writing to a String cannot fail");
     assert_eq!(out.starts_with("CPER record "), parsed.is_ok(), "{out}");
-    assert_eq!(out.starts_with("invalid CPER record: "), parsed.is_err(), "{out}");
+    assert_eq!(
+        out.starts_with("invalid CPER record: "),
+        parsed.is_err(),
+        "{out}"
+    );
     let limit = out.len() * usize::from(data.last().copied().unwrap_or(0)) / 256;
-    let mut short = Limited { out: String::new(), limit };
+    let mut short = Limited {
+        out: String::new(),
+        limit,
+    };
     assert!(describe(data, &mut short).is_err() || limit >= out.len());
 
     // Timestamps: any 8 bytes print; Unix seconds round-trip through BCD.
@@ -76,7 +85,10 @@ fuzz_target!(|data: &[u8]| {
         }
         // Dates up to the year 9999 always encode.
         let secs = raw % 253_402_300_800;
-        let dt = CperTimestamp::from_unix(secs).expect("year <= 9999").to_datetime().unwrap();
+        let dt = CperTimestamp::from_unix(secs)
+            .expect("year <= 9999")
+            .to_datetime()
+            .unwrap();
         assert_eq!(dt.to_unix(), secs as i64);
     }
 });

@@ -13,20 +13,33 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     match EinjTable::parse(data) {
         Ok(t) => {
-            let (h, body) = SdtHeader::parse_checked(data).expect("a parsed EINJ has a valid header");
+            let (h, body) =
+                SdtHeader::parse_checked(data).expect("a parsed EINJ has a valid header");
             assert_eq!(t.header, h);
             assert_eq!(&h.signature, b"EINJ");
             assert!(t.injection_header_size == 12 || t.injection_header_size == 48);
             assert_eq!(Some(t.entries.len() as u32), le32(body, 44));
-            assert!(EinjTable::ENTRIES_OFFSET + t.entries.len() * InstructionEntry::LEN <= body.len());
-            assert_entries_match(body, EinjTable::ENTRIES_OFFSET, InstructionSet::Einj, &t.entries);
+            assert!(
+                EinjTable::ENTRIES_OFFSET + t.entries.len() * InstructionEntry::LEN <= body.len()
+            );
+            assert_entries_match(
+                body,
+                EinjTable::ENTRIES_OFFSET,
+                InstructionSet::Einj,
+                &t.entries,
+            );
             if let Some(at) = t.set_error_type_with_address() {
-                assert!(t.entries.iter().any(|e| e.action == 8 && e.register.address == at));
+                assert!(t
+                    .entries
+                    .iter()
+                    .any(|e| e.action == 8 && e.register.address == at));
             }
         }
         Err(e) => {
             let _ = e.to_string();
-            if let TableError::UnknownInstruction { index, .. } | TableError::BadRegister { index, .. } = e {
+            if let TableError::UnknownInstruction { index, .. }
+            | TableError::BadRegister { index, .. } = e
+            {
                 assert!(index < le32(data, 44).unwrap() as usize);
             }
         }
@@ -54,8 +67,16 @@ fuzz_target!(|data: &[u8]| {
             };
             assert!(header_size >= 16 && header_size <= size && size <= MAX_TRIGGER_TABLE);
             assert!(size as usize <= data.len());
-            assert!(header_size as u64 + count as u64 * InstructionEntry::LEN as u64 <= size as u64);
-            let entries = kernel::apei::interp::parse_entries(data, header_size as usize, count, InstructionSet::Einj).unwrap();
+            assert!(
+                header_size as u64 + count as u64 * InstructionEntry::LEN as u64 <= size as u64
+            );
+            let entries = kernel::apei::interp::parse_entries(
+                data,
+                header_size as usize,
+                count,
+                InstructionSet::Einj,
+            )
+            .unwrap();
             assert_entries_match(data, header_size as usize, InstructionSet::Einj, &entries);
         }
         Err(EinjError::TriggerTable(_) | EinjError::Access(_) | EinjError::Interp(_)) => {}

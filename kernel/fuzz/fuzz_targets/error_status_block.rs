@@ -1,12 +1,16 @@
 //! parse_error_status_block and describe_status_block.
 #![no_main]
 
-use kernel::apei::cper::{describe_status_block, parse_error_status_block, ErrorDataEntry, ErrorStatusBlock};
+use kernel::apei::cper::{
+    describe_status_block, parse_error_status_block, ErrorDataEntry, ErrorStatusBlock,
+};
 use kernel_fuzz::{le32, Limited};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(b) = parse_error_status_block(data) else { return };
+    let Ok(b) = parse_error_status_block(data) else {
+        return;
+    };
     let hl = ErrorStatusBlock::HEADER_LEN;
     assert_eq!(Some(b.block_status), le32(data, 0));
     assert_eq!(Some(b.data_length), le32(data, 12));
@@ -17,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
     let mut pos = hl;
     for e in &b.entries {
         let start = e.payload.as_ptr() as usize - base;
-        let header = if e.revision >> 8 >= 3 { ErrorDataEntry::LEN_V300 } else { ErrorDataEntry::LEN };
+        let header = if e.revision >> 8 >= 3 {
+            ErrorDataEntry::LEN_V300
+        } else {
+            ErrorDataEntry::LEN
+        };
         assert_eq!(start, pos + header);
         assert!(start + e.payload.len() <= data_end);
         assert_eq!(e.timestamp.is_some(), e.revision >> 8 >= 3);
@@ -41,6 +49,9 @@ fuzz_target!(|data: &[u8]| {
     describe_status_block(&b, &mut out).expect("writing to a String cannot fail");
     assert!(out.matches("\n  entry ").count() >= b.entries.len());
     let limit = out.len() * usize::from(data.last().copied().unwrap_or(0)) / 256;
-    let mut short = Limited { out: String::new(), limit };
+    let mut short = Limited {
+        out: String::new(),
+        limit,
+    };
     assert!(describe_status_block(&b, &mut short).is_err() || limit >= out.len());
 });

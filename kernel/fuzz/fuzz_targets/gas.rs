@@ -45,7 +45,10 @@ fuzz_target!(|data: &[u8]| {
     match g.check_apei() {
         Ok(b) => {
             assert_eq!(b, bits);
-            assert!(matches!(g.space, AddressSpace::SystemMemory | AddressSpace::SystemIo));
+            assert!(matches!(
+                g.space,
+                AddressSpace::SystemMemory | AddressSpace::SystemIo
+            ));
             assert_ne!(g.address, 0);
         }
         Err(GasError::UnsupportedSpace(s)) => assert_eq!(s, g.space),
@@ -65,9 +68,16 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(gas::read(&mut m, &g), Ok((initial & field) >> g.bit_offset));
     gas::update(&mut m, &g, value).unwrap();
     let raw = gas::read_raw(&mut m, &g).unwrap();
-    assert_eq!(raw & !field, initial & !field, "update keeps the other bits");
+    assert_eq!(
+        raw & !field,
+        initial & !field,
+        "update keeps the other bits"
+    );
     assert_eq!(gas::read(&mut m, &g), Ok(value & mask));
     gas::write(&mut m, &g, value).unwrap();
-    assert_eq!(gas::read_raw(&mut m, &g), Ok((value & mask) << g.bit_offset));
+    assert_eq!(
+        gas::read_raw(&mut m, &g),
+        Ok((value & mask) << g.bit_offset)
+    );
     assert_eq!(gas::read(&mut m, &g), Ok(value & mask));
 });

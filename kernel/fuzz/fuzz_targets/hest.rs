@@ -24,13 +24,22 @@ fuzz_target!(|data: &[u8]| {
     for s in &h.sources {
         assert!(!s.type_name().is_empty());
         let _ = s.source_id();
-        if let ErrorSource::MachineCheck(m) | ErrorSource::CorrectedMachineCheck(m) | ErrorSource::DeferredMachineCheck(m) = s {
+        if let ErrorSource::MachineCheck(m)
+        | ErrorSource::CorrectedMachineCheck(m)
+        | ErrorSource::DeferredMachineCheck(m) = s
+        {
             assert!(m.banks.len() <= 255);
         }
     }
     let banks: Vec<u8> = firmware_first_banks(&h).collect();
-    assert!(banks.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+    assert!(
+        banks.windows(2).all(|w| w[0] < w[1]),
+        "sorted, no duplicates"
+    );
     let text = h.to_string();
     assert!(text.starts_with("HEST: "));
-    assert_eq!(text.lines().count(), 1 + h.sources.len() + h.error.is_some() as usize);
+    assert_eq!(
+        text.lines().count(),
+        1 + h.sources.len() + h.error.is_some() as usize
+    );
 });

@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
         if code == 0xe0 || code & 0x80 != 0 {
             assert!(bytes.is_empty(), "{code:#04x} gave {bytes:?}");
         }
-        assert!(bytes.iter().all(|&b| b != 0 && b < 0x80), "{code:#04x} gave {bytes:?}");
+        assert!(
+            bytes.iter().all(|&b| b != 0 && b < 0x80),
+            "{code:#04x} gave {bytes:?}"
+        );
         if bytes.len() > 1 {
             assert_eq!(bytes[0], 0x1b);
         }

@@ -7,7 +7,9 @@ use kernel_fuzz::{le32, le64};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(entries) = root_entries(data) else { return };
+    let Ok(entries) = root_entries(data) else {
+        return;
+    };
     let (h, body) = SdtHeader::parse_checked(data).expect("valid header");
     let width = match &h.signature {
         b"XSDT" => 8,
@@ -19,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(entries.len(), (body.len() - SdtHeader::LEN) / width);
     for (i, &e) in entries.iter().enumerate() {
         let at = SdtHeader::LEN + i * width;
-        let raw = if width == 8 { le64(body, at) } else { le32(body, at).map(u64::from) };
+        let raw = if width == 8 {
+            le64(body, at)
+        } else {
+            le32(body, at).map(u64::from)
+        };
         assert_eq!(Some(e), raw);
     }
 });

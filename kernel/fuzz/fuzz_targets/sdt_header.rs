@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(&h.oem_id[..], &data[10..16]);
             assert_eq!(&h.oem_table_id[..], &data[16..24]);
             assert_eq!(Some(h.creator_revision), le32(data, 32));
-            assert_eq!(SdtHeader::parse_expecting(data, &h.signature), Ok((h, body)));
+            assert_eq!(
+                SdtHeader::parse_expecting(data, &h.signature),
+                Ok((h, body))
+            );
             let mut other = h.signature;
             other[0] ^= 0x20;
             assert!(matches!(

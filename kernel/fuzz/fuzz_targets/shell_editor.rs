@@ -8,11 +8,23 @@ use libfuzzer_sys::fuzz_target;
 
 const PROMPT: &str = "rasos> ";
 /// Command names as the console offers them, plus entries Tab must ignore.
-static NAMES: &[&str] = &["help", "erst", "einj", "inject", "injections", "selftest", "", "bad name", "caf\u{e9}"];
+static NAMES: &[&str] = &[
+    "help",
+    "erst",
+    "einj",
+    "inject",
+    "injections",
+    "selftest",
+    "",
+    "bad name",
+    "caf\u{e9}",
+];
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the history size (0 = no history).
-    let Some((&hist, input)) = data.split_first() else { return };
+    let Some((&hist, input)) = data.split_first() else {
+        return;
+    };
     let capacity = usize::from(hist % 8);
     let mut ed = Editor::new(PROMPT, capacity);
     ed.set_completions(NAMES);
@@ -45,8 +57,13 @@ fuzz_target!(|data: &[u8]| {
     }
     let history: Vec<&str> = ed.history().collect();
     assert!(history.len() <= capacity);
-    assert!(history.iter().all(|h| !h.trim().is_empty() && h.len() <= MAX_LINE));
-    assert!(history.windows(2).all(|w| w[0] != w[1]), "no repeated entries");
+    assert!(history
+        .iter()
+        .all(|h| !h.trim().is_empty() && h.len() <= MAX_LINE));
+    assert!(
+        history.windows(2).all(|w| w[0] != w[1]),
+        "no repeated entries"
+    );
     if capacity > 0 {
         assert_eq!(history.last().copied(), last_entered.as_deref());
     }

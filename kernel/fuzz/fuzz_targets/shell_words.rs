@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(parse_size(s), Some(n));
     }
     if let Some(n) = parse_size(s) {
-        assert!(parse_number(s).map_or(true, |m| m == n));
+        assert!(parse_number(s).is_none_or(|m| m == n));
         if n % 1024 == 0 && n > 0 {
             assert_eq!(parse_size(&format!("{}K", n / 1024)), Some(n));
         }

@@ -20,12 +20,16 @@ pub mod seeds;
 
 /// A little-endian u32 at `at`, if the bytes are there.
 pub fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 
 /// A little-endian u64 at `at`, if the bytes are there.
 pub fn le64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -157,9 +161,9 @@ impl RegisterAccess for Memory {
         self.clock.advance(1);
         Ok(match self.access(space, address, bits)? {
             Place::Region(r) => r.iter().rev().fold(0, |v, &b| v << 8 | u64::from(b)),
-            Place::Sparse(m, addrs) => addrs
-                .enumerate()
-                .fold(0, |v, (i, a)| v | u64::from(*m.get(&a).unwrap_or(&0)) << (8 * i)),
+            Place::Sparse(m, addrs) => addrs.enumerate().fold(0, |v, (i, a)| {
+                v | u64::from(*m.get(&a).unwrap_or(&0)) << (8 * i)
+            }),
         })
     }
 
@@ -225,7 +229,14 @@ pub fn gas_bytes(space: u8, width: u8, offset: u8, size: u8, addr: u64) -> [u8; 
 }
 
 /// One 32-byte instruction entry.
-pub fn entry(action: u8, instruction: u8, flags: u8, gas: [u8; 12], value: u64, mask: u64) -> [u8; 32] {
+pub fn entry(
+    action: u8,
+    instruction: u8,
+    flags: u8,
+    gas: [u8; 12],
+    value: u64,
+    mask: u64,
+) -> [u8; 32] {
     let mut e = [0u8; 32];
     e[..4].copy_from_slice(&[action, instruction, flags, 0]);
     e[4..16].copy_from_slice(&gas);
@@ -243,7 +254,13 @@ pub fn instruction_code(set: InstructionSet, instruction: Instruction) -> u8 {
 }
 
 pub fn gas_encode(g: &Gas) -> [u8; 12] {
-    gas_bytes(g.space.id(), g.bit_width, g.bit_offset, g.access_size, g.address)
+    gas_bytes(
+        g.space.id(),
+        g.bit_width,
+        g.bit_offset,
+        g.access_size,
+        g.address,
+    )
 }
 
 /// The entry as the table holds it (reserved byte 0).
@@ -261,19 +278,35 @@ pub fn encode_entry(set: InstructionSet, e: &InstructionEntry) -> [u8; 32] {
 /// Asserts that `entries` are exactly the 32-byte entries at `offset` of
 /// `bytes` (reserved byte aside), that each instruction exists in `set`, and
 /// that every register an instruction touches passed the APEI checks.
-pub fn assert_entries_match(bytes: &[u8], offset: usize, set: InstructionSet, entries: &[InstructionEntry]) {
+pub fn assert_entries_match(
+    bytes: &[u8],
+    offset: usize,
+    set: InstructionSet,
+    entries: &[InstructionEntry],
+) {
     if entries.is_empty() {
         return; // no entry, no bytes read: the offset may be anything
     }
     let end = offset + entries.len() * InstructionEntry::LEN;
-    assert!(end <= bytes.len(), "entries end at {end}, past {} bytes", bytes.len());
+    assert!(
+        end <= bytes.len(),
+        "entries end at {end}, past {} bytes",
+        bytes.len()
+    );
     for (i, e) in entries.iter().enumerate() {
         let at = offset + i * InstructionEntry::LEN;
         let mut raw: [u8; 32] = bytes[at..at + 32].try_into().unwrap();
         raw[3] = 0;
-        assert_eq!(encode_entry(set, e), raw, "entry {i} does not match its bytes");
+        assert_eq!(
+            encode_entry(set, e),
+            raw,
+            "entry {i} does not match its bytes"
+        );
         if e.instruction.accesses_register() {
-            let bits = e.register.check_apei().expect("an accepted entry has a usable register");
+            let bits = e
+                .register
+                .check_apei()
+                .expect("an accepted entry has a usable register");
             assert!(matches!(bits, 8 | 16 | 32 | 64));
         }
     }
@@ -324,7 +357,11 @@ impl Terminal {
             let seq = self.esc.take().unwrap();
             assert_eq!(seq[0], b'[', "only CSI sequences are sent: {seq:?}");
             let params = std::str::from_utf8(&seq[1..seq.len() - 1]).unwrap();
-            let n: usize = if params.is_empty() { 1 } else { params.parse().expect("numeric parameter") };
+            let n: usize = if params.is_empty() {
+                1
+            } else {
+                params.parse().expect("numeric parameter")
+            };
             match b {
                 b'K' => {
                     assert!(params.is_empty(), "ESC [ {params} K");
@@ -337,7 +374,10 @@ impl Terminal {
                 }
                 b'C' => {
                     assert!(n > 0, "ESC [ 0 C moves by one on a VT100");
-                    assert!(self.col + n <= self.row.len(), "moves {n} right past the text");
+                    assert!(
+                        self.col + n <= self.row.len(),
+                        "moves {n} right past the text"
+                    );
                     self.col += n;
                 }
                 other => panic!("unexpected CSI final byte {other:#04x}"),

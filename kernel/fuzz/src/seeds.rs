@@ -55,15 +55,27 @@ pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     add("hest", "mce_only", hest(1, &[hest_mce(0, 1, &[0, 1, 2])]));
 
     add("bert_region", "bert", bert(0x1000));
-    add("bert_region", "one_block", [memory_block(0x1_2345_6000), vec![0; 20]].concat());
+    add(
+        "bert_region",
+        "one_block",
+        [memory_block(0x1_2345_6000), vec![0; 20]].concat(),
+    );
     add(
         "bert_region",
         "two_blocks",
         [memory_block(0x1000), proc_block(), vec![0; 4]].concat(),
     );
 
-    add("cper_record", "linux_mce", cper::encode_mce(&mce_record(), 0x6000_0000_0000_0001, Some(1_709_210_096)));
-    add("cper_record", "linux_mce_no_time", cper::encode_mce(&mce_record(), 1, None));
+    add(
+        "cper_record",
+        "linux_mce",
+        cper::encode_mce(&mce_record(), 0x6000_0000_0000_0001, Some(1_709_210_096)),
+    );
+    add(
+        "cper_record",
+        "linux_mce_no_time",
+        cper::encode_mce(&mce_record(), 1, None),
+    );
     add("cper_record", "memory", memory_record());
     add("cper_record", "two_sections", two_section_record());
 
@@ -72,13 +84,33 @@ pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     add("error_status_block", "raw_data", raw_data_block());
     add("error_status_block", "empty", block(0, 3, &[]));
 
-    add("apei_entries", "erst", entries_input(0, &qemu_erst_entries()));
-    add("apei_entries", "einj", entries_input(1, &qemu_einj_entries(true)));
+    add(
+        "apei_entries",
+        "erst",
+        entries_input(0, &qemu_erst_entries()),
+    );
+    add(
+        "apei_entries",
+        "einj",
+        entries_input(1, &qemu_einj_entries(true)),
+    );
     add("apei_entries", "loop", entries_input(0, &loop_entries()));
 
-    add("gas", "memory_dword", gas_input(gas_bytes(0, 32, 0, 3, 0x1000), 0x1234_5678));
-    add("gas", "io_bits", gas_input(gas_bytes(1, 4, 3, 1, 0xb2), 0xf));
-    add("gas", "legacy_size", gas_input(gas_bytes(0, 64, 0, 0, 0xfed4_0008), u64::MAX));
+    add(
+        "gas",
+        "memory_dword",
+        gas_input(gas_bytes(0, 32, 0, 3, 0x1000), 0x1234_5678),
+    );
+    add(
+        "gas",
+        "io_bits",
+        gas_input(gas_bytes(1, 4, 3, 1, 0xb2), 0xf),
+    );
+    add(
+        "gas",
+        "legacy_size",
+        gas_input(gas_bytes(0, 64, 0, 0, 0xfed4_0008), u64::MAX),
+    );
 
     add("rsdp", "v1", rsdp(0));
     add("rsdp", "v2", rsdp(2));
@@ -98,12 +130,28 @@ pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
           cec.window_s=86400 einj=on log=debug mce.test_unresponsive_cpu=3 test=panic"
             .to_vec(),
     );
-    add("config", "problems", b"log=loud mce.tolerant=0x2 bogus=1 noequals einj=off".to_vec());
+    add(
+        "config",
+        "problems",
+        b"log=loud mce.tolerant=0x2 bogus=1 noequals einj=off".to_vec(),
+    );
 
-    add("shell_words", "quotes", br#"erst dump 0x1000 "two words" 'single \ quoted' esc\ aped # note"#.to_vec());
-    add("shell_words", "escapes", br#"inject "a \"b\" \\c \d" '' """#.to_vec());
+    add(
+        "shell_words",
+        "quotes",
+        br#"erst dump 0x1000 "two words" 'single \ quoted' esc\ aped # note"#.to_vec(),
+    );
+    add(
+        "shell_words",
+        "escapes",
+        br#"inject "a \"b\" \\c \d" '' """#.to_vec(),
+    );
 
-    add("shell_editor", "lines", b"help\rerst list\r\ninject CPU 0 BANK 1\n".to_vec());
+    add(
+        "shell_editor",
+        "lines",
+        b"help\rerst list\r\ninject CPU 0 BANK 1\n".to_vec(),
+    );
     add(
         "shell_editor",
         "editing",
@@ -116,9 +164,9 @@ pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         "keymap",
         "typing",
         vec![
-            0x23, 0xa3, 0x12, 0x92, 0x26, 0xa6, 0x19, 0x99, 0x1c, 0x9c, 0x2a, 0x23, 0xa3, 0xaa, 0xe0, 0x48,
-            0xe0, 0xc8, 0xe0, 0x4b, 0xe0, 0xcb, 0x3a, 0xba, 0x1e, 0x9e, 0x3a, 0xba, 0x1d, 0x2e, 0xae, 0x9d,
-            0xe0, 0x53, 0xe0, 0xd3, 0xe0, 0x1c, 0xe0, 0x9c,
+            0x23, 0xa3, 0x12, 0x92, 0x26, 0xa6, 0x19, 0x99, 0x1c, 0x9c, 0x2a, 0x23, 0xa3, 0xaa,
+            0xe0, 0x48, 0xe0, 0xc8, 0xe0, 0x4b, 0xe0, 0xcb, 0x3a, 0xba, 0x1e, 0x9e, 0x3a, 0xba,
+            0x1d, 0x2e, 0xae, 0x9d, 0xe0, 0x53, 0xe0, 0xd3, 0xe0, 0x1c, 0xe0, 0x9c,
         ],
     );
     s
@@ -151,13 +199,28 @@ pub fn qemu_erst_entries() -> Vec<[u8; 32]> {
     e.push(entry(4, WR, 0, value32, 0, 0xffff_ffff));
     e.push(select(4));
     // EXECUTE_OPERATION: the magic byte to VALUE.
-    e.push(entry(5, WR_VAL, 0, gas_bytes(MEM, 8, 0, 1, ERST_BASE + 8), 0x9c, 0xff));
+    e.push(entry(
+        5,
+        WR_VAL,
+        0,
+        gas_bytes(MEM, 8, 0, 1, ERST_BASE + 8),
+        0x9c,
+        0xff,
+    ));
     // CHECK_BUSY_STATUS
     e.push(select(6));
     e.push(entry(6, RD_VAL, 0, value32, 1, 1));
     // GET_COMMAND_STATUS, GET_RECORD_IDENTIFIER, GET_RECORD_COUNT,
     // GET_ERROR_LOG_ADDRESS_RANGE(_LENGTH/_ATTRIBUTES), GET_EXECUTE_OPERATION_TIMINGS
-    for (a, wide) in [(7u8, false), (8, true), (0xa, false), (0xd, true), (0xe, false), (0xf, false), (0x10, true)] {
+    for (a, wide) in [
+        (7u8, false),
+        (8, true),
+        (0xa, false),
+        (0xd, true),
+        (0xe, false),
+        (0xf, false),
+        (0x10, true),
+    ] {
         e.push(select(a));
         if wide {
             e.push(entry(a, RD, 0, value64, 0, u64::MAX));
@@ -190,16 +253,16 @@ pub fn qemu_einj_entries(setwa: bool) -> Vec<[u8; 32]> {
     let r32 = |off: u64| gas_bytes(MEM, 32, 0, 3, base + off);
     let r64 = |off: u64| gas_bytes(MEM, 64, 0, 4, base + off);
     let mut e = vec![
-        entry(0, 3, 1, r32(0), 1, 0xffff_ffff),         // BEGIN: write 1
-        entry(1, 0, 1, r64(8), 0, u64::MAX),            // GET_TRIGGER_ERROR_ACTION_TABLE
-        entry(2, 2, 1, r32(16), 0, 0xffff_ffff),        // SET_ERROR_TYPE
-        entry(3, 0, 1, r32(24), 0, 0xffff_ffff),        // GET_ERROR_TYPE
-        entry(4, 3, 1, r32(0), 0, 0xffff_ffff),         // END
+        entry(0, 3, 1, r32(0), 1, 0xffff_ffff),  // BEGIN: write 1
+        entry(1, 0, 1, r64(8), 0, u64::MAX),     // GET_TRIGGER_ERROR_ACTION_TABLE
+        entry(2, 2, 1, r32(16), 0, 0xffff_ffff), // SET_ERROR_TYPE
+        entry(3, 0, 1, r32(24), 0, 0xffff_ffff), // GET_ERROR_TYPE
+        entry(4, 3, 1, r32(0), 0, 0xffff_ffff),  // END
         entry(5, 3, 1, gas_bytes(1, 8, 0, 1, 0xb2), 0x9a, 0xff), // EXECUTE: SMI port
-        entry(6, 1, 1, r32(32), 1, 1),                  // CHECK_BUSY_STATUS
-        entry(7, 0, 1, r32(40), 0, 0x1fe),              // GET_COMMAND_STATUS
-        entry(9, 0, 1, r64(48), 0, u64::MAX),           // GET_EXECUTE_OPERATION_TIMINGS
-        entry(5, 4, 0, [0; 12], 0, 0),                  // NOOP
+        entry(6, 1, 1, r32(32), 1, 1),           // CHECK_BUSY_STATUS
+        entry(7, 0, 1, r32(40), 0, 0x1fe),       // GET_COMMAND_STATUS
+        entry(9, 0, 1, r64(48), 0, u64::MAX),    // GET_EXECUTE_OPERATION_TIMINGS
+        entry(5, 4, 0, [0; 12], 0, 0),           // NOOP
     ];
     if setwa {
         e.push(entry(8, 2, 1, r64(56), 0, u64::MAX));
@@ -231,14 +294,14 @@ pub fn einj_harness_table() -> Vec<u8> {
     let c = EINJ_CTRL;
     let r32 = |off: u64| gas_bytes(MEM, 32, 0, 3, c + off);
     let entries = [
-        entry(0, 4, 0, [0; 12], 0, 0),                 // BEGIN: NOOP
-        entry(3, 0, 0, r32(0x00), 0, 0xffff_ffff),     // GET_ERROR_TYPE
-        entry(2, 2, 0, r32(0x08), 0, 0xffff_ffff),     // SET_ERROR_TYPE
-        entry(5, 3, 0, r32(0x10), 1, 0xffff_ffff),     // EXECUTE
-        entry(6, 1, 0, r32(0x18), 1, 1),               // CHECK_BUSY_STATUS
-        entry(7, 0, 0, r32(0x20), 0, 0xff),            // GET_COMMAND_STATUS
+        entry(0, 4, 0, [0; 12], 0, 0),             // BEGIN: NOOP
+        entry(3, 0, 0, r32(0x00), 0, 0xffff_ffff), // GET_ERROR_TYPE
+        entry(2, 2, 0, r32(0x08), 0, 0xffff_ffff), // SET_ERROR_TYPE
+        entry(5, 3, 0, r32(0x10), 1, 0xffff_ffff), // EXECUTE
+        entry(6, 1, 0, r32(0x18), 1, 1),           // CHECK_BUSY_STATUS
+        entry(7, 0, 0, r32(0x20), 0, 0xff),        // GET_COMMAND_STATUS
         entry(1, 0, 0, gas_bytes(MEM, 64, 0, 4, c + 0x28), 0, u64::MAX), // GET_TRIGGER_...
-        entry(4, 4, 0, [0; 12], 0, 0),                 // END: NOOP
+        entry(4, 4, 0, [0; 12], 0, 0),             // END: NOOP
     ];
     einj_table(12, &entries)
 }
@@ -247,9 +310,30 @@ pub fn einj_harness_table() -> Vec<u8> {
 /// register write for TRIGGER_ERROR, plus an entry of another action.
 pub fn trigger_table(header_size: u32, count: u32, table_size: Option<u32>) -> Vec<u8> {
     let mut entries = Vec::new();
-    entries.extend_from_slice(&entry(0xff, 5, 0, gas_bytes(MEM, 64, 0, 4, EINJ_CTRL + 0x40), 0, 0));
-    entries.extend_from_slice(&entry(0xff, 3, 0, gas_bytes(MEM, 32, 0, 3, EINJ_CTRL + 0x48), 0x1234, 0xffff_ffff));
-    entries.extend_from_slice(&entry(0x7, 0, 0, gas_bytes(MEM, 32, 0, 3, EINJ_CTRL + 0x50), 0, 0xff));
+    entries.extend_from_slice(&entry(
+        0xff,
+        5,
+        0,
+        gas_bytes(MEM, 64, 0, 4, EINJ_CTRL + 0x40),
+        0,
+        0,
+    ));
+    entries.extend_from_slice(&entry(
+        0xff,
+        3,
+        0,
+        gas_bytes(MEM, 32, 0, 3, EINJ_CTRL + 0x48),
+        0x1234,
+        0xffff_ffff,
+    ));
+    entries.extend_from_slice(&entry(
+        0x7,
+        0,
+        0,
+        gas_bytes(MEM, 32, 0, 3, EINJ_CTRL + 0x50),
+        0,
+        0xff,
+    ));
     let entries = &entries[..(count as usize * 32).min(entries.len())];
     let size = table_size.unwrap_or(header_size + entries.len() as u32);
     let mut t = Vec::new();
@@ -366,7 +450,9 @@ fn hest_aer(ty: u16, id: u16) -> Vec<u8> {
     }
     match ty {
         6 => s.extend_from_slice(&7u32.to_le_bytes()),
-        8 => [0x50u32, 0x60, 0x70].iter().for_each(|v| s.extend_from_slice(&v.to_le_bytes())),
+        8 => [0x50u32, 0x60, 0x70]
+            .iter()
+            .for_each(|v| s.extend_from_slice(&v.to_le_bytes())),
         _ => {}
     }
     s
@@ -449,7 +535,12 @@ fn mce_record() -> MceRecord {
 
 fn memory_error_payload(addr: u64) -> Vec<u8> {
     let mut m = vec![0u8; MemoryError::LEN];
-    let valid = mem_valid::PA | mem_valid::NODE | mem_valid::BANK | mem_valid::ROW | mem_valid::ERROR_TYPE | mem_valid::ROW_EXT;
+    let valid = mem_valid::PA
+        | mem_valid::NODE
+        | mem_valid::BANK
+        | mem_valid::ROW
+        | mem_valid::ERROR_TYPE
+        | mem_valid::ROW_EXT;
     m[0..8].copy_from_slice(&valid.to_le_bytes());
     m[16..24].copy_from_slice(&addr.to_le_bytes());
     m[32..34].copy_from_slice(&1u16.to_le_bytes());
@@ -499,7 +590,11 @@ fn record(sections: &[(Guid, Vec<u8>)]) -> Vec<u8> {
             section_length: payload.len() as u32,
             revision: cper::SECTION_REVISION,
             validation_bits: 3,
-            flags: if i == 0 { cper::section_flags::PRIMARY } else { 0 },
+            flags: if i == 0 {
+                cper::section_flags::PRIMARY
+            } else {
+                0
+            },
             section_type: *ty,
             section_severity: CperSeverity::Recoverable.as_u32(),
             fru_text,
@@ -540,7 +635,12 @@ fn status_entry(ty: Guid, sev: u32, rev: u16, payload: &[u8]) -> Vec<u8> {
     fru[..5].copy_from_slice(b"DIMM0");
     e.extend_from_slice(&fru);
     if rev >= 0x300 {
-        e.extend_from_slice(&CperTimestamp::from_unix(1_709_210_096).unwrap().0.to_le_bytes());
+        e.extend_from_slice(
+            &CperTimestamp::from_unix(1_709_210_096)
+                .unwrap()
+                .0
+                .to_le_bytes(),
+        );
     }
     e.extend_from_slice(payload);
     e
@@ -562,17 +662,29 @@ fn memory_block(addr: u64) -> Vec<u8> {
     block(
         block_status::UNCORRECTABLE_VALID | (1 << block_status::ENTRY_COUNT_SHIFT),
         1,
-        &[status_entry(guids::SEC_PLATFORM_MEM, 1, 0x0300, &memory_error_payload(addr))],
+        &[status_entry(
+            guids::SEC_PLATFORM_MEM,
+            1,
+            0x0300,
+            &memory_error_payload(addr),
+        )],
     )
 }
 
 fn proc_block() -> Vec<u8> {
     block(
-        block_status::CORRECTABLE_VALID | block_status::MULTIPLE_CORRECTABLE | (2 << block_status::ENTRY_COUNT_SHIFT),
+        block_status::CORRECTABLE_VALID
+            | block_status::MULTIPLE_CORRECTABLE
+            | (2 << block_status::ENTRY_COUNT_SHIFT),
         2,
         &[
             status_entry(guids::SEC_PROC_GENERIC, 2, 0x0201, &processor_payload()),
-            status_entry(guids::SEC_LINUX_MCE, 2, 0x0201, &cper::LinuxMce::from_record(&mce_record()).encode()),
+            status_entry(
+                guids::SEC_LINUX_MCE,
+                2,
+                0x0201,
+                &cper::LinuxMce::from_record(&mce_record()).encode(),
+            ),
         ],
     )
 }

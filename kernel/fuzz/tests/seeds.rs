@@ -28,9 +28,14 @@ fn corpus_is_current() {
             stale.push(path.display().to_string());
         }
     }
-    assert!(stale.is_empty(), "stale seeds (WRITE_SEEDS=1 regenerates): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale seeds (WRITE_SEEDS=1 regenerates): {stale:?}"
+    );
     for t in seeds::TARGETS {
-        let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz_targets").join(format!("{t}.rs"));
+        let target = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz_targets")
+            .join(format!("{t}.rs"));
         assert!(target.exists(), "no fuzz target for {t}");
         assert!(seeds::all().iter().any(|(s, ..)| s == t), "no seed for {t}");
     }
@@ -73,7 +78,11 @@ fn seeds_are_valid() {
                 cper::parse_error_status_block(&b).expect(&what);
             }
             "apei_entries" => {
-                let set = if b[0] & 1 == 0 { interp::InstructionSet::Erst } else { interp::InstructionSet::Einj };
+                let set = if b[0] & 1 == 0 {
+                    interp::InstructionSet::Erst
+                } else {
+                    interp::InstructionSet::Einj
+                };
                 let count = u32::from_le_bytes(b[2..6].try_into().unwrap());
                 interp::parse_entries(&b, b[1] as usize, count, set).expect(&what);
             }
