@@ -252,7 +252,8 @@ extern "C" fn ap_entry(cpu: u64) -> ! {
 /// posted in the target's mailbox and kicked with a fixed-vector IPI; it runs
 /// in the target's interrupt context.
 struct Mailbox {
-    /// 0 idle, 1 posted, 2 running, 3 done.
+    /// 0 idle, 1 posted, 2 running (or being posted), 3 done, 4 running but
+    /// abandoned by a caller that timed out.
     state: core::sync::atomic::AtomicU8,
     func: core::sync::atomic::AtomicUsize,
     arg: AtomicU64,
@@ -288,12 +289,28 @@ impl Call {
         let deadline = tsc::now_us() + timeout_us;
         while mb.state.load(Ordering::SeqCst) != 3 {
             if tsc::now_us() > deadline {
-                return false;
+                return Self::give_up(mb);
             }
             core::hint::spin_loop();
         }
         mb.state.store(0, Ordering::SeqCst);
         true
+    }
+
+    /// After a timeout the mailbox must not stay taken: a call that never
+    /// started is withdrawn; one still running is marked abandoned and its
+    /// CPU frees the mailbox when it finishes. Returns whether it finished.
+    fn give_up(mb: &Mailbox) -> bool {
+        let cas = |from, to| {
+            mb.state
+                .compare_exchange(from, to, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        };
+        if cas(1, 0) || cas(2, 4) {
+            return false;
+        }
+        // It finished just now.
+        cas(3, 0)
     }
 }
 
@@ -360,6 +377,14 @@ fn run_posted(mb: &Mailbox) {
         // turned back into the same type.
         let f: fn(u64) = unsafe { core::mem::transmute::<usize, fn(u64)>(raw) };
         f(mb.arg.load(Ordering::SeqCst));
-        mb.state.store(3, Ordering::SeqCst);
+        // Done; if the caller gave up meanwhile (4), nobody will collect
+        // the result, so free the mailbox.
+        if mb
+            .state
+            .compare_exchange(2, 3, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            mb.state.store(0, Ordering::SeqCst);
+        }
     }
 }
