@@ -2,7 +2,6 @@
 //! bad configuration words, and ends the run with the documented exit codes.
 
 use std::process::Command;
-use std::time::Duration;
 use tests::*;
 
 fn boots_to_ready(firmware: Firmware) {
@@ -114,5 +113,4 @@ fn boot_run_exit_status_follows_the_kernel() {
         assert_eq!(out.status.code(), Some(code), "{cmdline}: {stdout}");
         assert!(stdout.contains("test: "), "{stdout}");
     }
-    let _ = Duration::from_secs(0);
 }

@@ -147,26 +147,17 @@ impl EinjTable {
     /// Parses and checks an EINJ: checksum, signature, injection header size
     /// (12, or 48 as some firmware counts it), and an entry list that fits.
     pub fn parse(table: &[u8]) -> Result<EinjTable, TableError> {
-        let (header, body) = SdtHeader::parse_expecting(table, b"EINJ")?;
-        let mut r = Reader::at(body, SdtHeader::LEN);
-        let injection_header_size = r.u32()?;
-        let injection_flags = r.u8()?;
-        r.skip(3)?;
-        let count = r.u32()?;
-        if injection_header_size != 12 && injection_header_size != 48 {
-            return Err(ParseError::BadValue {
-                field: "injection header size",
-                value: injection_header_size as u64,
-            }
-            .into());
-        }
-        let entries =
-            interp::parse_entries(body, Self::ENTRIES_OFFSET, count, InstructionSet::Einj)?;
+        let t = interp::parse_action_table(
+            table,
+            b"EINJ",
+            "injection header size",
+            InstructionSet::Einj,
+        )?;
         Ok(EinjTable {
-            header,
-            injection_header_size,
-            injection_flags,
-            entries,
+            header: t.header,
+            injection_header_size: t.header_size,
+            injection_flags: t.specific[0],
+            entries: t.entries,
         })
     }
 

@@ -16,7 +16,7 @@ use super::gas::RegisterAccess;
 use super::interp::{
     self, ExecContext, ExecError, InstructionEntry, InstructionSet, Limits, TableError,
 };
-use super::table::{ParseError, Reader, SdtHeader};
+use super::table::{Reader, SdtHeader};
 use crate::time::Clock;
 
 /// Serialization actions (ACPI spec table 18.18).
@@ -113,24 +113,16 @@ impl ErstTable {
     /// Parses and checks an ERST: checksum, signature, header length (48, or
     /// 12 as some firmware counts it), and an entry list that fits.
     pub fn parse(table: &[u8]) -> Result<ErstTable, TableError> {
-        let (header, body) = SdtHeader::parse_expecting(table, b"ERST")?;
-        let mut r = Reader::at(body, SdtHeader::LEN);
-        let header_length = r.u32()?;
-        r.skip(4)?;
-        let count = r.u32()?;
-        if header_length != 48 && header_length != 12 {
-            return Err(ParseError::BadValue {
-                field: "serialization header length",
-                value: header_length as u64,
-            }
-            .into());
-        }
-        let entries =
-            interp::parse_entries(body, Self::ENTRIES_OFFSET, count, InstructionSet::Erst)?;
+        let t = interp::parse_action_table(
+            table,
+            b"ERST",
+            "serialization header length",
+            InstructionSet::Erst,
+        )?;
         Ok(ErstTable {
-            header,
-            header_length,
-            entries,
+            header: t.header,
+            header_length: t.header_size,
+            entries: t.entries,
         })
     }
 }
@@ -678,6 +670,7 @@ mod tests {
     use crate::apei::gas::{AccessError, AddressSpace};
     use crate::apei::interp::testutil::{entry, SharedClock};
     use crate::apei::table::make_table;
+    use crate::apei::table::ParseError;
     use alloc::format;
     use alloc::rc::Rc;
     use alloc::vec;

@@ -151,6 +151,48 @@ impl From<ParseError> for TableError {
     }
 }
 
+/// The layout ERST and EINJ share after the ACPI header: a header-size
+/// u32 (36), four table-specific bytes (40), an entry count u32 (44), and
+/// 32-byte instruction entries from offset 48.
+pub struct ActionTable {
+    pub header: crate::apei::table::SdtHeader,
+    pub header_size: u32,
+    /// Bytes 40..44: reserved in ERST; EINJ's injection flags are byte 0.
+    pub specific: [u8; 4],
+    pub entries: Vec<InstructionEntry>,
+}
+
+/// Parses and checks an action table: checksum, `signature`, a header size
+/// of 48 or 12 (firmware counts it both ways; `field` names it in errors),
+/// and an entry list that fits.
+pub fn parse_action_table(
+    table: &[u8],
+    signature: &[u8; 4],
+    field: &'static str,
+    set: InstructionSet,
+) -> Result<ActionTable, TableError> {
+    use crate::apei::table::{Reader, SdtHeader};
+    let (header, body) = SdtHeader::parse_expecting(table, signature)?;
+    let mut r = Reader::at(body, SdtHeader::LEN);
+    let header_size = r.u32()?;
+    let specific = r.array()?;
+    let count = r.u32()?;
+    if header_size != 48 && header_size != 12 {
+        return Err(ParseError::BadValue {
+            field,
+            value: header_size as u64,
+        }
+        .into());
+    }
+    let entries = parse_entries(body, 48, count, set)?;
+    Ok(ActionTable {
+        header,
+        header_size,
+        specific,
+        entries,
+    })
+}
+
 /// Parses `count` entries starting at `offset` of `bytes`. The whole list
 /// must fit in `bytes`; each instruction must exist in `set` and each register
 /// it touches must be a valid APEI register.

@@ -176,6 +176,11 @@ fn stats() {
         consumer::STATS.lock().storm_suppressed
     );
     kprint!("{}\n", crate::mca::cec::summary());
+    kprint!(
+        "NMIs nobody claimed: {}; console waits given up: {}\n",
+        crate::nmi::unknown_count(),
+        crate::console::OVERRUNS.load(Ordering::Relaxed)
+    );
     let r = crate::mca::handler::RENDEZVOUS.stats();
     kprint!(
         "rendezvous: {} completed, {} with timeouts, last {} us (CPUs {}), longest {} us\n",

@@ -255,6 +255,13 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
     // One CPU prints; any other that decides the same halts here. The
     // others are stopped first, so nobody consumes or prints meanwhile.
     crate::panic::claim();
+    // Let CPUs still logging their banks finish (bounded), so their records
+    // are printed and saved, not cut off by the stop.
+    let me = 1u64 << crate::arch::x86_64::percpu::current().index;
+    let deadline = tsc::now_us() + 100_000;
+    while state::SCANNING.load(Ordering::SeqCst) & !me != 0 && tsc::now_us() < deadline {
+        core::hint::spin_loop();
+    }
     crate::panic::stop_other_cpus();
     crate::console::force_unlock();
     crate::error!("mce: [Hardware Error]: {reason}: printing all machine-check records");
@@ -289,9 +296,4 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
         );
     }
     crate::panic::machine_check_panic(reason)
-}
-
-/// Whether a record was ever dropped on any CPU (for statistics).
-pub fn total_dropped() -> u64 {
-    state::total_dropped()
 }

@@ -109,6 +109,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         }
     }
     NMI_BROADCAST.fetch_and(!(1u64 << cpu), Ordering::SeqCst);
+    state::SCANNING.fetch_or(1 << cpu, Ordering::SeqCst);
     let msr = state::cpu_msr(cpu);
     let mcgstatus = msr.read(regs::IA32_MCG_STATUS);
     let rip = frame.instruction_pointer.as_u64();
@@ -188,6 +189,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         }
     };
 
+    state::SCANNING.fetch_and(!(1 << cpu), Ordering::SeqCst);
     let tolerant = state::TOLERANT.load(Ordering::Relaxed);
     let mut decision = decide(worst, tolerant, no_way_out, timed_out);
     if let Decision::Panic(_) = decision {

@@ -55,22 +55,23 @@ fn scan(cpu: usize, source: Source, skip: u64) -> u32 {
     let ignored = state::ignored_banks(cpu) | skip;
     let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), source);
     let mut n = 0;
+    let (mut polled, mut found) = (0u64, 0u64);
     for bank in 0..cap.banks().min(64) {
         if ignored & (1 << bank) != 0 {
             continue;
         }
-        let found = match banks::read_bank(&msr, bank, &template) {
-            Some(mut rec) if poll_policy::should_log(rec.status, cap.0, false) => {
+        polled |= 1 << bank;
+        if let Some(mut rec) = banks::read_bank(&msr, bank, &template) {
+            if poll_policy::should_log(rec.status, cap.0, false) {
                 rec.severity = grade::grade_polled(&rec);
                 state::log(cpu, rec);
                 banks::clear_bank(&msr, bank);
+                found |= 1 << bank;
                 n += 1;
-                1
             }
-            _ => 0,
-        };
-        storm_state::observe(cpu, bank, found, template.time_us);
+        }
     }
+    storm_state::observe(cpu, polled, found, template.time_us);
     POLLS[cpu].fetch_add(1, Ordering::Relaxed);
     if n > 0 {
         FOUND[cpu].fetch_add(n as u64, Ordering::Relaxed);

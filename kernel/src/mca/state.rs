@@ -91,6 +91,11 @@ pub fn ignored_banks(cpu: usize) -> u64 {
         | FIRMWARE_FIRST.load(Ordering::Relaxed)
 }
 
+/// CPUs inside the #MC handler that have not finished logging their banks.
+/// The panic path waits (bounded) for them, so a CPU that decides to panic
+/// first cannot stop another before its records are in the ring.
+pub static SCANNING: AtomicU64 = AtomicU64::new(0);
+
 /// Banks holding an error whose reporting was not enabled, cleared by #MC
 /// without a record.
 pub static NOT_ENABLED_CLEARED: AtomicU64 = AtomicU64::new(0);

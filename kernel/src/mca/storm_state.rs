@@ -36,12 +36,21 @@ pub fn configure(cfg: &crate::config::Config) {
     }
 }
 
-/// Records one poll of `bank` on `cpu` (the calling CPU) that found
-/// `errors` errors. Raises or restores the bank's CMCI threshold when a storm
-/// begins or ends on a CMCI-owned bank.
-pub fn observe(cpu: usize, bank: u8, errors: u32, now_us: u64) {
+/// Records one poll on `cpu` (the calling CPU) of the banks in `polled`,
+/// of which those in `found` held an error: one tracker lock per poll.
+pub fn observe(cpu: usize, polled: u64, found: u64, now_us: u64) {
     let Some(t) = TRACKERS.get(cpu) else { return };
     let Some(mut t) = t.try_lock() else { return };
+    for bank in 0..64u8 {
+        if polled & (1 << bank) != 0 {
+            observe_bank(&mut t, cpu, bank, (found >> bank) as u32 & 1, now_us);
+        }
+    }
+}
+
+/// One bank's poll result. Raises or restores the bank's CMCI threshold
+/// when a storm begins or ends on a CMCI-owned bank.
+fn observe_bank(t: &mut StormTracker, cpu: usize, bank: u8, errors: u32, now_us: u64) {
     let event = t.record(bank, errors, now_us);
     let bit = 1u64 << bank;
     if t.in_storm(bank) {

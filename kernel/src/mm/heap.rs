@@ -15,9 +15,3 @@ pub fn init(start: u64, size: u64) {
     // mapped writable, and that nothing else uses; this runs once.
     unsafe { HEAP.lock().init(start as *mut u8, size as usize) }
 }
-
-/// (used, free) bytes.
-pub fn usage() -> (usize, usize) {
-    let h = HEAP.lock();
-    (h.used(), h.free())
-}

@@ -9,7 +9,7 @@
 //! context, #MC and NMI from user mode included.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// The most CPUs this kernel manages; more are reported and left offline.
 pub const MAX_CPUS: usize = 64;
@@ -28,9 +28,6 @@ pub struct PerCpu {
 /// Set once the bootstrap processor has its per-CPU area.
 static READY: AtomicBool = AtomicBool::new(false);
 
-/// Logical CPU number for each APIC id seen (for lookups by APIC id).
-static APIC_TO_CPU: [AtomicU32; 256] = [const { AtomicU32::new(u32::MAX) }; 256];
-
 /// Gives the calling CPU its per-CPU area.
 pub fn init(index: u32, apic_id: u32) {
     let area = Box::leak(Box::new(PerCpu {
@@ -46,9 +43,6 @@ pub fn init(index: u32, apic_id: u32) {
     // kernel reaches memory through GS base only, set right after.
     unsafe { core::arch::asm!("mov gs, {0:x}", in(reg) 0u16, options(nostack, preserves_flags)) };
     super::msr::wrmsr(IA32_GS_BASE, area as *const PerCpu as u64);
-    if (apic_id as usize) < APIC_TO_CPU.len() {
-        APIC_TO_CPU[apic_id as usize].store(index, Ordering::SeqCst);
-    }
     READY.store(true, Ordering::SeqCst);
 }
 
@@ -72,10 +66,4 @@ pub fn cpu_index_or_zero() -> u32 {
     } else {
         0
     }
-}
-
-/// The logical CPU number of an APIC id, if that CPU is up.
-pub fn cpu_of_apic(apic_id: u32) -> Option<u32> {
-    let v = APIC_TO_CPU.get(apic_id as usize)?.load(Ordering::Relaxed);
-    (v != u32::MAX).then_some(v)
 }
