@@ -77,7 +77,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     qemu::set_under_qemu(cpu.is_qemu());
     tsc::calibrate();
 
-    gdt::init_cpu();
+    let bsp_tss = gdt::init_cpu();
     idt::load();
     let max_phys = boot_info
         .memory_regions
@@ -135,7 +135,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     apic::init_bsp(offset);
     apic::init_cpu();
     let bsp_apic = apic::id();
-    percpu::init(0, bsp_apic);
+    percpu::init(0, bsp_apic, bsp_tss);
     let per_ms = apic::calibrate_timer();
     info!(
         "local APIC: id {} {} mode (x2APIC {}), version {:#x}, timer {} ticks/ms",
@@ -153,13 +153,15 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     }
 
     // Machine checks: rings and subscribers first, then this CPU's banks.
-    crate::mca::state::init(percpu::MAX_CPUS, &config);
-    crate::mca::consumer::subscribe(crate::mca::recovery::subscriber());
-    crate::mca::storm_state::configure(&config);
-    crate::mca::cec::init(config.cec_threshold, config.cec_window_s);
-    crate::mca::consumer::subscribe(crate::mca::cec::subscriber());
+    crate::mca::glue::state::init(crate::cpuset::MAX_CPUS, &config);
+    crate::mca::log::glue::consumer::subscribe(
+        crate::mca::recovery::glue::memory_failure::subscriber(),
+    );
+    crate::mca::corrected::glue::storm::configure(&config);
+    crate::mca::corrected::glue::cec::init(config.cec_threshold, config.cec_window_s);
+    crate::mca::log::glue::consumer::subscribe(crate::mca::corrected::glue::cec::subscriber());
     crate::task::init();
-    crate::mca::init::init_cpu(0, bsp_apic);
+    crate::mca::glue::init::init_cpu(0, bsp_apic);
 
     apic::start_timer(crate::timer::TICK_MS);
     x86_64::instructions::interrupts::enable();
@@ -170,7 +172,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     crate::firmware::apei::tables_line();
     crate::firmware::apei::report_bert();
     let ff = crate::firmware::apei::report_hest();
-    crate::mca::state::FIRMWARE_FIRST.store(ff, core::sync::atomic::Ordering::SeqCst);
+    crate::mca::glue::state::FIRMWARE_FIRST.store(ff, core::sync::atomic::Ordering::SeqCst);
     crate::firmware::apei::init_erst();
     let usable: alloc::vec::Vec<(u64, u64)> = boot_info
         .memory_regions

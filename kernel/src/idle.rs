@@ -9,7 +9,7 @@
 use x86_64::instructions::interrupts;
 
 pub fn run() -> ! {
-    crate::mca::consumer::drain();
+    crate::mca::log::glue::consumer::drain();
     if crate::boot::config().demo {
         crate::info!("demo: injecting one error of each kind (the console's 'selftest'):");
         crate::console::cmd_selftest::run_all();
@@ -19,13 +19,13 @@ pub fn run() -> ! {
     crate::info!("console: type 'help' for commands, 'selftest' to inject one error of each kind");
     crate::console::shell::start();
     loop {
-        crate::mca::consumer::drain();
+        crate::mca::log::glue::consumer::drain();
         crate::console::shell::poll();
         if crate::task::scheduler::run_next() {
             continue;
         }
         interrupts::disable();
-        if crate::mca::consumer::pending() {
+        if crate::mca::log::glue::consumer::pending() {
             interrupts::enable();
             continue;
         }
@@ -40,7 +40,7 @@ pub fn run() -> ! {
 /// interrupt context.
 pub fn ap_idle() -> ! {
     loop {
-        crate::mca::offline::park_if_requested();
+        crate::mca::glue::offline::park_if_requested();
         crate::smp::run_idle_call();
         if !crate::task::scheduler::run_next() {
             interrupts::enable_and_hlt();

@@ -13,6 +13,7 @@ extern crate alloc;
 
 pub mod apei;
 pub mod config;
+pub mod cpuset;
 pub mod firmware;
 pub mod mca;
 pub mod mm;

@@ -2,6 +2,7 @@
 //! have interrupts off: to stop them on panic, and to make them enter the
 //! machine-check handler for a software broadcast.
 
+use crate::cpuset::{AtomicCpuSet, CpuSet};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::structures::idt::InterruptStackFrame;
 
@@ -15,22 +16,19 @@ pub fn request_stop() {
 }
 
 /// CPUs that have stopped in their NMI handler.
-static STOPPED: AtomicU64 = AtomicU64::new(0);
+static STOPPED: AtomicCpuSet = AtomicCpuSet::new();
 
-pub fn stopped_mask() -> u64 {
-    STOPPED.load(Ordering::SeqCst)
+pub fn stopped() -> CpuSet {
+    STOPPED.load()
 }
 
 pub fn handle(frame: &mut InterruptStackFrame) {
     if STOP.load(Ordering::SeqCst) {
-        STOPPED.fetch_or(
-            1 << crate::arch::x86_64::percpu::current().index,
-            Ordering::SeqCst,
-        );
+        STOPPED.insert(crate::arch::x86_64::percpu::current().index);
         crate::qemu::halt_forever();
     }
-    if crate::mca::handler::nmi_broadcast_pending() {
-        crate::mca::injector::enter_broadcast(frame);
+    if crate::mca::exception::glue::handler::nmi_broadcast_pending() {
+        crate::mca::inject::glue::injector::enter_broadcast(frame);
         return;
     }
     UNKNOWN.fetch_add(1, Ordering::Relaxed);

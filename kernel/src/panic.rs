@@ -32,9 +32,10 @@ pub fn stop_other_cpus() {
         // Wait (bounded) until each has taken the NMI, so nobody prints
         // while the panic output is written.
         let me = crate::arch::x86_64::percpu::cpu_index_or_zero();
-        let others = crate::smp::online_mask() & !(1u64 << me);
+        let mut others = crate::smp::online();
+        others.remove(me);
         let deadline = crate::arch::x86_64::tsc::now_us() + 200_000;
-        while crate::nmi::stopped_mask() & others != others
+        while !crate::nmi::stopped().is_superset(&others)
             && crate::arch::x86_64::tsc::now_us() < deadline
         {
             core::hint::spin_loop();

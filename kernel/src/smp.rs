@@ -4,14 +4,15 @@
 //! the machine-check per-CPU init, and reports in. An AP that does not report
 //! in within the time limit is named and left out; nobody waits for it again.
 
-use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::{apic, gdt, idt, trampoline, tsc};
 use crate::boot::{phys_to_virt, FRAMES};
+use crate::cpuset::{AtomicCpuSet, CpuSet, MAX_CPUS};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use x86_64::registers::control::{Cr0, Cr3, Cr4, Cr4Flags};
 
 /// Bit per logical CPU that has reported in.
-static ONLINE: AtomicU64 = AtomicU64::new(0);
+static ONLINE: AtomicCpuSet = AtomicCpuSet::new();
 /// Each logical CPU's APIC id (u32::MAX when unknown).
 static APIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(u32::MAX) }; MAX_CPUS];
 
@@ -30,20 +31,25 @@ const AP_START_TIMEOUT_US: u64 = 500_000;
 /// Records that `cpu` (with `apic_id`) is up.
 pub fn mark_online(cpu: u32, apic_id: u32) {
     APIC_IDS[cpu as usize].store(apic_id, Ordering::SeqCst);
-    ONLINE.fetch_or(1 << cpu, Ordering::SeqCst);
+    ONLINE.insert(cpu);
 }
 
 /// Records that `cpu` left service (see `mca::offline`).
 pub fn mark_offline(cpu: u32) {
-    ONLINE.fetch_and(!(1 << cpu), Ordering::SeqCst);
+    ONLINE.remove(cpu);
 }
 
-pub fn online_mask() -> u64 {
-    ONLINE.load(Ordering::SeqCst)
+/// The CPUs that are up and take part in rendezvous and broadcasts.
+pub fn online() -> CpuSet {
+    ONLINE.load()
+}
+
+pub fn is_online(cpu: u32) -> bool {
+    ONLINE.contains(cpu)
 }
 
 pub fn online_count() -> u32 {
-    online_mask().count_ones()
+    online().count()
 }
 
 /// True when any application processor runs (so IPIs have receivers).
@@ -202,10 +208,10 @@ pub fn start_aps() -> u32 {
 /// number and stack stay reserved: a late AP must not share them.
 fn wait_for(cpu: u32) -> bool {
     let deadline = tsc::now_us() + AP_START_TIMEOUT_US;
-    while online_mask() & (1 << cpu) == 0 && tsc::now_us() < deadline {
+    while !is_online(cpu) && tsc::now_us() < deadline {
         core::hint::spin_loop();
     }
-    let up = online_mask() & (1 << cpu) != 0;
+    let up = is_online(cpu);
     if !up {
         warn!(
             "smp: cpu{cpu} did not report in within {} ms; left out",
@@ -238,11 +244,11 @@ extern "C" fn ap_entry(cpu: u64) -> ! {
     let cpu = cpu as u32;
     apic::init_cpu();
     let apic_id = apic::id();
-    percpu::init(cpu, apic_id);
+    let tss = gdt::init_cpu();
+    percpu::init(cpu, apic_id, tss);
     AP_STARTED.store(true, Ordering::SeqCst);
-    gdt::init_cpu();
     idt::load();
-    crate::mca::init::init_cpu(cpu as usize, apic_id);
+    crate::mca::glue::init::init_cpu(cpu as usize, apic_id);
     mark_online(cpu, apic_id);
     apic::start_timer(crate::timer::TICK_MS);
     crate::idle::ap_idle()
@@ -342,7 +348,7 @@ fn post(
     if cpu == percpu::current().index {
         return Err("cannot post a call to the calling CPU");
     }
-    if online_mask() & (1 << cpu) == 0 {
+    if !is_online(cpu) {
         return Err("CPU is not online");
     }
     let apic_id = apic_id_of(cpu).ok_or("CPU has no APIC id")?;

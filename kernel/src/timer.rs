@@ -6,5 +6,5 @@ pub const TICK_MS: u64 = 10;
 /// Called from the timer interrupt on each CPU.
 pub fn tick() {
     let cpu = crate::arch::x86_64::percpu::current().index as usize;
-    crate::mca::poll::on_tick(cpu);
+    crate::mca::corrected::glue::poll::on_tick(cpu);
 }

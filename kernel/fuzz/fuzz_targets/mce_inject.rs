@@ -1,7 +1,7 @@
 //! The mce-inject language: parse, and format/parse round trips.
 #![no_main]
 
-use kernel::mca::inject::{format, parse};
+use kernel::mca::inject::language::{format, parse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -90,7 +90,7 @@ fn seeds_are_valid() {
                 tables::parse_rsdp(&b).expect(&what);
             }
             "mce_inject" => {
-                kernel::mca::inject::parse(std::str::from_utf8(&b).unwrap()).expect(&what);
+                kernel::mca::inject::language as inject::parse(std::str::from_utf8(&b).unwrap()).expect(&what);
             }
             "config" if name == "all_keys" => {
                 let (_, problems) = kernel::config::Config::parse(std::str::from_utf8(&b).unwrap());

@@ -17,8 +17,8 @@ use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::tsc::{khz, rdtsc};
 use crate::firmware::apei::{self, ERST};
 use crate::kprint;
+use crate::mca::log::ring::RecordRing;
 use crate::mca::record::{MceRecord, Severity, Source};
-use crate::mca::ring::RecordRing;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
@@ -169,10 +169,7 @@ fn producer(count: u64) {
 /// ring under contention, and how much a slow consumer loses.
 fn ring_concurrent(n: u64) {
     let me = percpu::current().index;
-    let online = crate::smp::online_mask();
-    let aps: Vec<u32> = (0..64u32)
-        .filter(|&c| online & (1 << c) != 0 && c != me)
-        .collect();
+    let aps: Vec<u32> = crate::smp::online().iter().filter(|&c| c != me).collect();
     if aps.is_empty() {
         kprint!("bench: ring concurrent: only one CPU online; not measured\n");
         return;
@@ -238,10 +235,13 @@ fn ring_concurrent(n: u64) {
 /// each call timed alone with interrupts off (so a tick's own poll is not
 /// counted in), the median and mean reported.
 fn poll(n: u64) {
-    use crate::mca::poll::poll_banks;
+    use crate::mca::corrected::glue::poll::poll_banks;
     let cpu = percpu::current().index as usize;
-    let banks = crate::mca::state::mcgcap(cpu).banks();
-    if !crate::mca::state::CPUS[cpu].ready.load(Ordering::Relaxed) {
+    let banks = crate::mca::glue::state::mcgcap(cpu).banks();
+    if !crate::mca::glue::state::CPUS[cpu]
+        .ready
+        .load(Ordering::Relaxed)
+    {
         kprint!("bench: poll: machine checks are not set up on cpu{cpu}; not measured\n");
         return;
     }

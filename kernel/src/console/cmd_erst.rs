@@ -154,8 +154,8 @@ fn fill() {
 }
 
 /// Each CPU's (count, sum of ids) from its own enumeration.
-static SEEN: [AtomicU64; 2 * crate::arch::x86_64::percpu::MAX_CPUS] =
-    [const { AtomicU64::new(u64::MAX) }; 2 * crate::arch::x86_64::percpu::MAX_CPUS];
+static SEEN: [AtomicU64; 2 * crate::cpuset::MAX_CPUS] =
+    [const { AtomicU64::new(u64::MAX) }; 2 * crate::cpuset::MAX_CPUS];
 
 /// Enumerates the store with a reader of its own, one step per lock hold so
 /// the CPUs' enumerations interleave.
@@ -186,14 +186,14 @@ fn enumerate(_: u64) {
 
 /// Every CPU enumerates the store at once; each must see every record.
 fn readers() {
-    let online = crate::smp::online_mask();
+    let online = crate::smp::online();
     let me = crate::arch::x86_64::percpu::current().index;
     for s in SEEN.iter() {
         s.store(u64::MAX, Ordering::SeqCst);
     }
     let mut calls = alloc::vec::Vec::new();
-    for cpu in 0..64u32 {
-        if online & (1 << cpu) != 0 && cpu != me {
+    for cpu in online.iter() {
+        if cpu != me {
             // In the APs' idle loops: enumerating may allocate (the id
             // cache grows), which interrupt context must never do.
             match crate::smp::call_in_idle(cpu, enumerate, 0) {
@@ -216,10 +216,8 @@ fn readers() {
     });
     let Ok((n, sum)) = expected else { return };
     let mut all_ok = true;
-    for cpu in 0..64usize {
-        if online & (1 << cpu) == 0 {
-            continue;
-        }
+    for cpu in online.iter() {
+        let cpu = cpu as usize;
         let (c, s) = (
             SEEN[2 * cpu].load(Ordering::SeqCst),
             SEEN[2 * cpu + 1].load(Ordering::SeqCst),
@@ -233,7 +231,7 @@ fn readers() {
     }
     kprint!(
         "erst: concurrent enumeration on {} CPUs: {}\n",
-        online.count_ones(),
+        online.count(),
         if all_ok {
             "every CPU saw every record"
         } else {

@@ -4,9 +4,9 @@
 //! steps) and briefly runs the fatal step with `mce.tolerant=3`.
 
 use crate::kprint;
-use crate::mca::inject::{self, Injection};
+use crate::mca::inject::language::{self, Injection};
 use crate::mca::record::{MceRecord, Severity, Source};
-use crate::mca::{consumer, injector, state};
+use crate::mca::{glue::state, inject::glue::injector, log::glue::consumer};
 use core::sync::atomic::Ordering;
 
 struct Step {
@@ -20,7 +20,7 @@ struct Step {
 
 /// Runs an injection and returns the record it produced.
 fn run(text: &str) -> Result<MceRecord, alloc::string::String> {
-    let inj: Injection = inject::parse(text)
+    let inj: Injection = language::parse(text)
         .map_err(|e| alloc::format!("{e}"))?
         .into_iter()
         .next()
@@ -43,8 +43,7 @@ fn run(text: &str) -> Result<MceRecord, alloc::string::String> {
 }
 
 pub fn run_all() {
-    let cpus = crate::smp::online_mask();
-    let other = if cpus & 2 != 0 { 1 } else { 0 };
+    let other = if crate::smp::is_online(1) { 1 } else { 0 };
     // Two free pages to aim the memory-failure steps at (given back at once:
     // poisoning must find them free).
     let (Some(p1), Some(p2)) = ({

@@ -1,7 +1,7 @@
 //! The console's task commands: `tasks`, `run`, `kill`, and `demo srar`.
 
 use crate::kprint;
-use crate::mca::{inject, injector};
+use crate::mca::{inject::glue::injector, inject::language};
 use crate::task::{self, PAGE_CODE, PAGE_DATA, PAGE_GONE, PAGE_STACK};
 use core::fmt::Write;
 
@@ -103,8 +103,7 @@ pub fn demo(args: &[&str]) {
         kprint!("usage: demo srar\n");
         return;
     }
-    let online = crate::smp::online_mask();
-    if online & 0b10 == 0 {
+    if !crate::smp::is_online(1) {
         kprint!("demo: needs at least 2 CPUs (the victim runs on cpu1)\n");
         return;
     }
@@ -112,7 +111,7 @@ pub fn demo(args: &[&str]) {
         Ok(t) => t,
         Err(e) => return kprint!("demo: {e}\n"),
     };
-    let other_pin = (online & 0b100 != 0).then_some(2);
+    let other_pin = crate::smp::is_online(2).then_some(2);
     let other = match task::spawn("counter", other_pin) {
         Ok(t) => t,
         Err(e) => return kprint!("demo: {e}\n"),
@@ -149,7 +148,7 @@ pub fn demo(args: &[&str]) {
          demo: inject {text}\n",
         victim.id
     );
-    let injections = match inject::parse(&text) {
+    let injections = match language::parse(&text) {
         Ok(v) => v,
         Err(e) => return kprint!("demo: {e}\n"),
     };

@@ -2,9 +2,11 @@
 //! state say what changed.
 
 use crate::config::LogLevel;
-use crate::mca::handler::CpuList;
 use crate::mca::record::Severity;
-use crate::mca::{consumer, decode, inject, injector, poll, state};
+use crate::mca::{
+    corrected::glue::poll, decode, glue::state, inject::glue::injector, inject::language,
+    log::glue::consumer,
+};
 use crate::{boot, kprint, smp};
 use core::sync::atomic::Ordering;
 
@@ -62,7 +64,7 @@ pub fn run(line: &str) {
         "pages" => pages(),
         "cpu" => match args.as_slice() {
             ["offline", n] => match n.parse() {
-                Ok(c) => match crate::mca::offline::offline(c) {
+                Ok(c) => match crate::mca::glue::offline::offline(c) {
                     Ok(s) => kprint!("{s}\n"),
                     Err(e) => kprint!("cpu offline: {e}\n"),
                 },
@@ -83,16 +85,10 @@ pub fn run(line: &str) {
 }
 
 fn cpus() {
-    let online = smp::online_mask();
-    kprint!(
-        "{} CPU(s) online: {}\n",
-        online.count_ones(),
-        CpuList(online)
-    );
-    for cpu in 0..64usize {
-        if online & (1 << cpu) == 0 {
-            continue;
-        }
+    let online = smp::online();
+    kprint!("{} CPU(s) online: {}\n", online.count(), online);
+    for cpu in online.iter() {
+        let cpu = cpu as usize;
         let c = &state::CPUS[cpu];
         kprint!(
             "cpu{cpu}: APIC id {}, {}; #MC taken {}, polls {}, errors polled {}, poll interval {} ms\n",
@@ -172,22 +168,22 @@ fn stats() {
     );
     kprint!(
         "storms: {} so far, {} storm record(s) kept off the console\n",
-        crate::mca::storm_state::STORMS.load(Ordering::Relaxed),
+        crate::mca::corrected::glue::storm::STORMS.load(Ordering::Relaxed),
         consumer::STATS.lock().storm_suppressed
     );
-    kprint!("{}\n", crate::mca::cec::summary());
+    kprint!("{}\n", crate::mca::corrected::glue::cec::summary());
     kprint!(
         "NMIs nobody claimed: {}; console waits given up: {}\n",
         crate::nmi::unknown_count(),
         crate::console::OVERRUNS.load(Ordering::Relaxed)
     );
-    let r = crate::mca::handler::RENDEZVOUS.stats();
+    let r = crate::mca::exception::glue::handler::RENDEZVOUS.stats();
     kprint!(
         "rendezvous: {} completed, {} with timeouts, last {} us (CPUs {}), longest {} us\n",
         r.completed,
         r.timed_out,
         r.last_duration_us,
-        CpuList(r.last_participants),
+        r.last_participants,
         r.max_duration_us
     );
     let retired = boot::FRAMES.lock().retired().len();
@@ -246,7 +242,7 @@ fn value_of(c: &crate::config::Config, key: &str) -> alloc::string::String {
 
 fn inject_cmd(line: &str) {
     let text = line.trim_start().strip_prefix("inject").unwrap_or("");
-    let injections = match inject::parse(text) {
+    let injections = match language::parse(text) {
         Ok(v) if v.is_empty() => {
             kprint!(
                 "inject: nothing to inject (expected a record such as 'CPU 0 BANK 1 STATUS ...')\n"
@@ -267,7 +263,7 @@ fn inject_cmd(line: &str) {
     for inj in &injections {
         kprint!(
             "inject: {}\n",
-            inject::format(inj).trim_end().replace('\n', " ")
+            language::format(inj).trim_end().replace('\n', " ")
         );
         match injector::execute(inj) {
             Ok(what) => kprint!("inject: done: {what}\n"),

@@ -9,7 +9,9 @@ use crate::arch::x86_64::{percpu, tsc};
 use crate::kprint;
 use crate::mca::msr::Msr;
 use crate::mca::record::Source;
-use crate::mca::{consumer, poll, regs, state, storm_state};
+use crate::mca::{
+    corrected::glue::poll, corrected::glue::storm, glue::state, log::glue::consumer, regs,
+};
 
 const BANK: u8 = 7;
 /// VAL|EN|MISCV|ADDRV, memory controller read, channel 2.
@@ -33,13 +35,13 @@ pub fn run(n: u64) {
     let dropped_before = state::total_dropped();
     // Warm up until the bank is in a storm (bounded).
     for _ in 0..64 {
-        if storm_state::in_storm(cpu, BANK) {
+        if storm::in_storm(cpu, BANK) {
             break;
         }
         x86_64::instructions::interrupts::without_interrupts(|| one(cpu));
         consumer::drain();
     }
-    if !storm_state::in_storm(cpu, BANK) {
+    if !storm::in_storm(cpu, BANK) {
         kprint!("bench: storm: the bank never entered a storm; nothing measured\n");
         return;
     }

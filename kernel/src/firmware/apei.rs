@@ -274,7 +274,7 @@ pub fn print_record(id: u64, bytes: &[u8]) {
     match cper::decode_mce(bytes) {
         Ok((_, rec)) => {
             info!("erst: record {id:#018x}: machine check from an earlier boot:");
-            crate::mca::consumer::print_record(&rec);
+            crate::mca::log::glue::consumer::print_record(&rec);
         }
         Err(e) => {
             info!("erst: record {id:#018x}: {e}");
@@ -412,7 +412,7 @@ pub fn report_hest() -> u64 {
     if mask != 0 {
         info!(
             "hest: banks handled firmware-first, left to the firmware: {}",
-            crate::mca::handler::CpuList(mask)
+            crate::mca::banks::BankList(mask)
         );
     }
     mask

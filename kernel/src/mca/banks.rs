@@ -3,9 +3,9 @@
 //! and against a simulated MSR space in host tests.
 
 use super::msr::Msr;
-use super::quirks::{Action, Quirk};
 use super::record::MceRecord;
 use super::regs::{self, mcg_cap, status};
+use super::vendor::quirks::{Action, Quirk};
 use core::fmt;
 
 /// IA32_MCG_CAP, decoded.
@@ -151,12 +151,32 @@ pub fn init_banks(
     report
 }
 
+/// Prints a set of banks (a bit per bank) as `1,3,5`, or `none`.
+pub struct BankList(pub u64);
+
+impl core::fmt::Display for BankList {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut first = true;
+        for bank in (0..64).filter(|b| self.0 & (1u64 << b) != 0) {
+            if !first {
+                f.write_str(",")?;
+            }
+            write!(f, "{bank}")?;
+            first = false;
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::mca::msr::sim::SimMsr;
-    use crate::mca::quirks;
     use crate::mca::record::{CpuVendor, Source};
+    use crate::mca::vendor::quirks;
     use alloc::format;
     use alloc::vec::Vec;
 

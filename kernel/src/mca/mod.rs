@@ -1,44 +1,35 @@
-//! The Machine Check Architecture: records, decoding, grading, the record
-//! ring, the rendezvous, polling, CMCI, storms and the error collector.
+//! The Machine Check Architecture (Intel SDM vol. 3B ch. 16, AMD APM vol. 2
+//! ch. 9), grouped by concern. The files at this level are the vocabulary
+//! every concern shares: the register layout (`regs`), one record
+//! (`record`), MSR access behind a trait (`msr`) and bank programming over it
+//! (`banks`).
+//!
+//! Layout rule: every file outside a `glue/` folder is pure logic (no
+//! hardware, compiled and unit-tested on the host); files in a `glue/` folder
+//! are the kernel side (`target_os = "none"` only): MSRs, interrupts, per-CPU
+//! state, the console.
 
 pub mod banks;
-pub mod cmci;
-pub mod collector;
-pub mod decode;
-pub mod grade;
-pub mod inject;
 pub mod msr;
-pub mod notify;
-pub mod overlay;
-pub mod poll_policy;
-pub mod quirks;
 pub mod record;
 pub mod regs;
-pub mod rendezvous;
-pub mod ring;
-pub mod severity;
-pub mod storm;
 
-// The kernel side: MSRs, the #MC entry, timers, the consumer.
-#[cfg(target_os = "none")]
-pub mod cec;
-#[cfg(target_os = "none")]
-pub mod consumer;
-#[cfg(target_os = "none")]
-pub mod fixup;
-#[cfg(target_os = "none")]
-pub mod handler;
-#[cfg(target_os = "none")]
-pub mod init;
-#[cfg(target_os = "none")]
-pub mod injector;
-#[cfg(target_os = "none")]
-pub mod offline;
-#[cfg(target_os = "none")]
-pub mod poll;
-#[cfg(target_os = "none")]
+/// Corrected errors: polling, CMCI, storms, the corrected-error collector.
+pub mod corrected;
+/// Turning records into mcelog's text.
+pub mod decode;
+/// The #MC exception path: severity grading, the Monarch rendezvous.
+pub mod exception;
+/// Error injection: the mce-inject language, the bank overlay, the injector.
+pub mod inject;
+/// The record log: per-CPU rings, subscribers, the consumer.
+pub mod log;
+/// Recovery: memory_failure and exception fixups of copy routines.
 pub mod recovery;
+/// Intel's and AMD's rules: severity tables, quirks, vendor init.
+pub mod vendor;
+
+/// The kernel side shared by every concern: per-CPU state, per-CPU init,
+/// taking a CPU offline.
 #[cfg(target_os = "none")]
-pub mod state;
-#[cfg(target_os = "none")]
-pub mod storm_state;
+pub mod glue;

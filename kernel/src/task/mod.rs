@@ -401,9 +401,7 @@ pub fn spawn(program: &str, pin: Option<u32>) -> Result<Arc<Task>, String> {
         return Err("no user space (see the boot log)".into());
     }
     if let Some(c) = pin {
-        if c as usize >= crate::arch::x86_64::percpu::MAX_CPUS
-            || crate::smp::online_mask() & (1 << c) == 0
-        {
+        if c as usize >= crate::cpuset::MAX_CPUS || !crate::smp::is_online(c) {
             return Err(format!("cpu{c} is not online"));
         }
     }

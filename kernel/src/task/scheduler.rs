@@ -23,8 +23,9 @@
 //! and NMI from user mode included.
 
 use super::{Task, DEAD, READY, RUNNING, SLEEPING};
-use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::{apic, gdt, tsc};
+use crate::cpuset::MAX_CPUS;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use x86_64::instructions::interrupts;
@@ -272,7 +273,7 @@ extern "C" fn trap_dispatch(tf: &mut TrapFrame) {
         }
         // The software injector's IN_PROC records are raised here, so the
         // handler sees the interrupted context as the user task's.
-        crate::mca::injector::at_user_return(tf.iret_frame());
+        crate::mca::inject::glue::injector::at_user_return(tf.iret_frame());
     }
 }
 

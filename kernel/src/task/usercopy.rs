@@ -1,7 +1,7 @@
 //! Recoverable copies between user and kernel memory, like Linux's
 //! `copy_mc_to_kernel`/`copy_from_user`: the copy loops are assembly between
 //! two labels registered in the exception-fixup table
-//! ([`crate::mca::fixup`]). When a machine check (consumed poison, graded
+//! ([`crate::mca::recovery::glue::fixup`]). When a machine check (consumed poison, graded
 //! action-required in `KernelRecoverable` context) or a page fault hits
 //! inside them, the handler moves the interrupted RIP to the resume label,
 //! and the routine returns an error instead of the kernel dying.
@@ -11,7 +11,8 @@
 //! the resume code only sets the result and returns.
 
 use super::address_space;
-use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::percpu;
+use crate::cpuset::MAX_CPUS;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use x86_64::structures::idt::InterruptStackFrame;
 
@@ -106,14 +107,18 @@ pub fn range() -> (u64, u64) {
 pub fn init() -> bool {
     let (start, end) = range();
     let resume = &raw const rasos_copy_mc_fixup as u64;
-    crate::mca::fixup::register(crate::mca::fixup::Fixup { start, end, resume })
+    crate::mca::recovery::glue::fixup::register(crate::mca::recovery::glue::fixup::Fixup {
+        start,
+        end,
+        resume,
+    })
 }
 
 /// Moves an exception frame that stopped inside a copy routine to the
 /// resume label. Any context (#MC on its IST stack included): atomics only.
 fn redirect(frame: &mut InterruptStackFrame, kind: u8, addr: Option<u64>) -> bool {
     let rip = frame.instruction_pointer.as_u64();
-    let Some(fixup) = crate::mca::fixup::lookup(rip) else {
+    let Some(fixup) = crate::mca::recovery::glue::fixup::lookup(rip) else {
         return false;
     };
     let cpu = percpu::current().index as usize;

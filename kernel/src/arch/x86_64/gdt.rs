@@ -10,7 +10,7 @@
 //! system call from user mode.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicPtr, Ordering};
+
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
 use x86_64::instructions::tables::load_tss;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
@@ -31,10 +31,6 @@ pub const KERNEL_DATA: SegmentSelector = SegmentSelector(0x10);
 pub const USER_DATA: SegmentSelector = SegmentSelector(0x1b);
 pub const USER_CODE: SegmentSelector = SegmentSelector(0x23);
 
-/// Each CPU's TSS, for [`set_kernel_stack`].
-static TSS: [AtomicPtr<TaskStateSegment>; super::percpu::MAX_CPUS] =
-    [const { AtomicPtr::new(core::ptr::null_mut()) }; super::percpu::MAX_CPUS];
-
 struct CpuTables {
     gdt: GlobalDescriptorTable,
     tss: TaskStateSegment,
@@ -47,8 +43,9 @@ fn stack_top() -> VirtAddr {
     VirtAddr::from_ptr(stack.as_ptr_range().end).align_down(16u64)
 }
 
-/// Builds and loads a GDT and TSS for the calling CPU. Called once per CPU.
-pub fn init_cpu() {
+/// Builds and loads a GDT and TSS for the calling CPU. Called once per CPU,
+/// before its per-CPU area exists; returns the TSS for `percpu::init`.
+pub fn init_cpu() -> *mut TaskStateSegment {
     let tables: &'static mut CpuTables = Box::leak(Box::new(CpuTables {
         gdt: GlobalDescriptorTable::new(),
         tss: TaskStateSegment::new(),
@@ -68,9 +65,6 @@ pub fn init_cpu() {
     let tss_sel = tables
         .gdt
         .append(unsafe { Descriptor::tss_segment_unchecked(tss) });
-    // This CPU's number: on the BSP the per-CPU area does not exist yet
-    // (0 is right); an AP set its own before calling us.
-    TSS[super::percpu::cpu_index_or_zero() as usize].store(tss, Ordering::SeqCst);
     let gdt: &'static GlobalDescriptorTable = &tables.gdt;
     gdt.load();
     // SAFETY: the selectors index descriptors of the GDT just loaded, which
@@ -82,12 +76,13 @@ pub fn init_cpu() {
         SS::set_reg(data);
         load_tss(tss_sel);
     }
+    tss
 }
 
 /// Sets the calling CPU's TSS.RSP0: the stack the CPU switches to on an
 /// interrupt or system call from user mode.
 pub fn set_kernel_stack(top: u64) {
-    let tss = TSS[super::percpu::current().index as usize].load(Ordering::SeqCst);
+    let tss = super::percpu::current().tss;
     assert!(!tss.is_null(), "set_kernel_stack before gdt::init_cpu");
     // SAFETY: `tss` is this CPU's leaked TSS (see `init_cpu`), written only
     // here, on its own CPU; the CPU reads RSP0 only when it enters ring 0

@@ -181,7 +181,7 @@ extern "x86-interrupt" fn nmi(mut frame: InterruptStackFrame) {
 }
 
 extern "x86-interrupt" fn machine_check(mut frame: InterruptStackFrame) {
-    crate::mca::handler::machine_check(&mut frame);
+    crate::mca::exception::glue::handler::machine_check(&mut frame);
 }
 
 extern "x86-interrupt" fn wake(_frame: InterruptStackFrame) {
@@ -190,11 +190,11 @@ extern "x86-interrupt" fn wake(_frame: InterruptStackFrame) {
 
 extern "x86-interrupt" fn mce_ipi(mut frame: InterruptStackFrame) {
     super::apic::eoi();
-    crate::mca::injector::enter_broadcast(&mut frame);
+    crate::mca::inject::glue::injector::enter_broadcast(&mut frame);
 }
 
 extern "x86-interrupt" fn cmci(_frame: InterruptStackFrame) {
-    crate::mca::poll::cmci_interrupt();
+    crate::mca::corrected::glue::poll::cmci_interrupt();
     super::apic::eoi();
 }
 

@@ -10,9 +10,7 @@
 
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, Ordering};
-
-/// The most CPUs this kernel manages; more are reported and left offline.
-pub const MAX_CPUS: usize = 64;
+use x86_64::structures::tss::TaskStateSegment;
 
 const IA32_GS_BASE: u32 = 0xC000_0101;
 
@@ -23,17 +21,21 @@ pub struct PerCpu {
     pub index: u32,
     /// This CPU's local APIC id.
     pub apic_id: u32,
+    /// This CPU's TSS (from `gdt::init_cpu`), for `gdt::set_kernel_stack`.
+    pub tss: *mut TaskStateSegment,
 }
 
 /// Set once the bootstrap processor has its per-CPU area.
 static READY: AtomicBool = AtomicBool::new(false);
 
-/// Gives the calling CPU its per-CPU area.
-pub fn init(index: u32, apic_id: u32) {
+/// Gives the calling CPU its per-CPU area; `tss` is what `gdt::init_cpu`
+/// returned on this CPU.
+pub fn init(index: u32, apic_id: u32, tss: *mut TaskStateSegment) {
     let area = Box::leak(Box::new(PerCpu {
         self_ptr: core::ptr::null(),
         index,
         apic_id,
+        tss,
     }));
     area.self_ptr = area as *const PerCpu;
     // A null GS selector first (loading it may clear the base on Intel):

@@ -1,7 +1,7 @@
 //! What the poller logs, and how often it polls: pure rules shared by the
 //! timer poller and the CMCI handler.
 
-use super::regs::{mcg_cap, status};
+use crate::mca::regs::{mcg_cap, status};
 
 /// Whether a bank value found by polling (not by #MC) is logged and cleared
 /// by the poller. Corrected errors always are; uncorrected ones only when

@@ -4,10 +4,10 @@
 //! allocator never hands it out again, and user tasks that map it lose it
 //! and are killed (`task::memory_failure`).
 
-use super::notify::{Filter, Subscriber};
-use super::record::{MceRecord, Severity};
-use super::regs::{mcg_cap, misc, status};
 use crate::boot::FRAMES;
+use crate::mca::log::notify::{Filter, Subscriber};
+use crate::mca::record::{MceRecord, Severity};
+use crate::mca::regs::{mcg_cap, misc, status};
 use crate::mm::frame::{RetireResult, Retired, PAGE_SIZE};
 use crate::{info, warn};
 

@@ -7,8 +7,8 @@
 //! logged by one CPU only. A bank where CMCI_EN does not stick has no CMCI and
 //! must be polled instead.
 
-use super::msr::Msr;
-use super::regs::{ctl2, mc_ctl2};
+use crate::mca::msr::Msr;
+use crate::mca::regs::{ctl2, mc_ctl2};
 
 /// Most banks MCG_CAP can announce that we track (one bit each).
 pub const MAX_BANKS: u8 = 64;

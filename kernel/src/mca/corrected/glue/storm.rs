@@ -3,9 +3,9 @@
 //! injector calls all run so), and the atomics the consumer reads to report
 //! storms and to keep their records off the console.
 
-use super::storm::{StormConfig, StormEvent, StormTracker, STORM_CMCI_THRESHOLD};
-use super::{cmci, state};
-use crate::arch::x86_64::percpu::MAX_CPUS;
+use crate::cpuset::MAX_CPUS;
+use crate::mca::corrected::storm::{StormConfig, StormEvent, StormTracker, STORM_CMCI_THRESHOLD};
+use crate::mca::{corrected::cmci, glue::state};
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 

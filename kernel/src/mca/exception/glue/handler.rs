@@ -8,16 +8,17 @@
 //! takes no lock: records go into this CPU's lock-free ring and the consumer
 //! is woken with an IPI.
 
-use super::banks;
-use super::grade::{context_of, grade_exception};
-use super::record::{CpuVendor, MceRecord, Severity, Source};
-use super::regs::{self, mcg_status};
-use super::rendezvous::{Phase, Rendezvous};
-use super::severity::{decide, Context, Decision};
-use super::state;
 use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::tsc::TscClock;
+use crate::cpuset::{AtomicCpuSet, CpuSet};
+use crate::mca::banks;
+use crate::mca::exception::glue::grade::{context_of, grade_exception};
+use crate::mca::exception::rendezvous::{Phase, Rendezvous};
+use crate::mca::exception::severity::{decide, Context, Decision};
+use crate::mca::glue::state;
 use crate::mca::msr::Msr;
+use crate::mca::record::{CpuVendor, MceRecord, Severity, Source};
+use crate::mca::regs::{self, mcg_status};
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::structures::idt::InterruptStackFrame;
 
@@ -25,7 +26,7 @@ use x86_64::structures::idt::InterruptStackFrame;
 pub static RENDEZVOUS: Rendezvous = Rendezvous::new();
 
 /// CPUs asked to enter the handler through an NMI (software broadcast).
-static NMI_BROADCAST: AtomicU64 = AtomicU64::new(0);
+static NMI_BROADCAST: AtomicCpuSet = AtomicCpuSet::new();
 
 /// What one pass over this CPU's banks found.
 #[derive(Clone, Copy)]
@@ -68,7 +69,7 @@ fn scan_banks(
             s.worst = g.severity;
             s.msg = g.msg;
             s.rule = rule;
-            s.addr = super::recovery::physical_address(&rec);
+            s.addr = crate::mca::recovery::glue::memory_failure::physical_address(&rec);
         }
         if !log {
             continue;
@@ -97,7 +98,7 @@ fn scan_banks(
 pub fn machine_check(frame: &mut InterruptStackFrame) {
     let cpu = percpu::current().index as usize;
     state::EXCEPTIONS[cpu].fetch_add(1, Ordering::Relaxed);
-    if super::offline::is_offline(cpu) {
+    if crate::mca::glue::offline::is_offline(cpu) {
         // Out of service: a broadcast #MC is the online CPUs' to handle.
         state::cpu_msr(cpu).write(regs::IA32_MCG_STATUS, 0);
         return;
@@ -108,13 +109,13 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
             core::hint::spin_loop();
         }
     }
-    NMI_BROADCAST.fetch_and(!(1u64 << cpu), Ordering::SeqCst);
-    state::SCANNING.fetch_or(1 << cpu, Ordering::SeqCst);
+    NMI_BROADCAST.remove(cpu as u32);
+    state::SCANNING.insert(cpu as u32);
     let msr = state::cpu_msr(cpu);
     let mcgstatus = msr.read(regs::IA32_MCG_STATUS);
     let rip = frame.instruction_pointer.as_u64();
     let cs = frame.code_segment.0;
-    let ctx = context_of(cs, crate::mca::fixup::has_fixup(rip));
+    let ctx = context_of(cs, crate::mca::recovery::glue::fixup::has_fixup(rip));
 
     let mut template = state::template(cpu, mcgstatus, Source::Exception);
     if mcgstatus & (mcg_status::RIPV | mcg_status::EIPV) != 0 {
@@ -136,7 +137,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
 
     let mut timed_out = false;
     // CPUs that met in the rendezvous (for the panic report).
-    let mut met: Option<u64> = None;
+    let mut met: Option<CpuSet> = None;
     // What this CPU's own banks held (recovery acts on it, not on the
     // global worst: only the CPU that consumed the poison kills its task).
     let own: Scan;
@@ -147,7 +148,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     } else {
         match RENDEZVOUS.start(
             cpu as u32,
-            crate::smp::online_mask(),
+            &crate::smp::online(),
             no_way_out,
             &clock,
             timeout,
@@ -189,7 +190,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         }
     };
 
-    state::SCANNING.fetch_and(!(1 << cpu), Ordering::SeqCst);
+    state::SCANNING.remove(cpu as u32);
     let tolerant = state::TOLERANT.load(Ordering::Relaxed);
     let mut decision = decide(worst, tolerant, no_way_out, timed_out);
     if let Decision::Panic(_) = decision {
@@ -217,7 +218,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     if let Decision::Panic(reason) = decision {
         // Only the Monarch (or a CPU that could not meet the others) ends
         // the machine; the others wait to be stopped by its NMI.
-        crate::mca::consumer::panic_dump_and_stop(reason, met);
+        crate::mca::log::glue::consumer::panic_dump_and_stop(reason, met);
     }
 
     // Consumed poison on this CPU (SRAR): the interrupted code must not
@@ -240,13 +241,14 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // Recovery work (poisoning pages, killing tasks) runs in normal context:
     // the records are in the ring; the consumer hands them to subscribers.
     msr.write(regs::IA32_MCG_STATUS, 0);
-    crate::mca::consumer::wake();
+    crate::mca::log::glue::consumer::wake();
 }
 
 /// Per CPU, the severity-table rule (plus one; 0 for none) of its worst
 /// error in the current rendezvous, so every CPU can name the reason of the
 /// CPU that had the worst error.
-static WORST_RULE: [AtomicU64; percpu::MAX_CPUS] = [const { AtomicU64::new(0) }; percpu::MAX_CPUS];
+static WORST_RULE: [AtomicU64; crate::cpuset::MAX_CPUS] =
+    [const { AtomicU64::new(0) }; crate::cpuset::MAX_CPUS];
 
 fn worst_msg(vendor: CpuVendor, worst_cpu: Option<u32>, own: &'static str) -> &'static str {
     let rule = worst_cpu
@@ -254,49 +256,29 @@ fn worst_msg(vendor: CpuVendor, worst_cpu: Option<u32>, own: &'static str) -> &'
         .map_or(0, |a| a.load(Ordering::SeqCst));
     match rule {
         0 => own,
-        r => super::grade::rule_message(vendor, r as usize - 1).unwrap_or(own),
+        r => {
+            crate::mca::exception::glue::grade::rule_message(vendor, r as usize - 1).unwrap_or(own)
+        }
     }
 }
 
 /// Names the CPUs that did not arrive, finish or release in time. Printed
 /// directly (no allocation, no lock wait: the console re-enters).
-fn report_timeout(cpu: usize, phase: Phase, missing: u64, since_us: u64) {
+fn report_timeout(cpu: usize, phase: Phase, missing: CpuSet, since_us: u64) {
     crate::error!(
         "mce: cpu{cpu}: timeout in machine-check rendezvous ({phase:?}) after {} us: CPUs not responding: {}",
         crate::arch::x86_64::tsc::now_us().saturating_sub(since_us),
-        CpuList(missing)
+        missing
     );
 }
 
-/// Prints a CPU mask as `1,3,5`.
-pub struct CpuList(pub u64);
-
-impl core::fmt::Display for CpuList {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let mut first = true;
-        for i in 0..64 {
-            if self.0 & (1 << i) != 0 {
-                if !first {
-                    f.write_str(",")?;
-                }
-                write!(f, "{i}")?;
-                first = false;
-            }
-        }
-        if first {
-            f.write_str("none")?;
-        }
-        Ok(())
-    }
-}
-
 /// Asks `cpus` to enter the #MC handler through NMIs (software broadcast).
-pub fn request_nmi_broadcast(cpus: u64) {
-    NMI_BROADCAST.fetch_or(cpus, Ordering::SeqCst);
+pub fn request_nmi_broadcast(cpus: &CpuSet) {
+    NMI_BROADCAST.insert_all(cpus);
 }
 
 /// True if this CPU was asked to enter the handler by NMI.
 pub fn nmi_broadcast_pending() -> bool {
     let cpu = percpu::current().index;
-    NMI_BROADCAST.load(Ordering::SeqCst) & (1 << cpu) != 0
+    NMI_BROADCAST.contains(cpu)
 }

@@ -3,11 +3,15 @@
 //! doubled when quiet, between one tick and `mce.poll_ms`. The CMCI handler
 //! uses the same bank scan.
 
-use super::record::Source;
-use super::{banks, grade, poll_policy, regs, state, storm_state};
-use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::tsc;
+use crate::cpuset::MAX_CPUS;
 use crate::mca::msr::Msr;
+use crate::mca::record::Source;
+use crate::mca::{
+    banks, corrected::glue::storm, corrected::poll_policy, exception::glue::grade, glue::state,
+    regs,
+};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 static NEXT_POLL_US: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
@@ -34,7 +38,7 @@ pub fn poll_banks(cpu: usize, source: Source) -> u32 {
     let elsewhere = slot.cmci_elsewhere.load(Ordering::Relaxed);
     let skip = match source {
         Source::Cmci if owned != 0 => !owned,
-        _ => elsewhere | (owned & !storm_state::IN_STORM[cpu].load(Ordering::Relaxed)),
+        _ => elsewhere | (owned & !storm::IN_STORM[cpu].load(Ordering::Relaxed)),
     };
     scan(cpu, source, skip)
 }
@@ -71,11 +75,11 @@ fn scan(cpu: usize, source: Source, skip: u64) -> u32 {
             }
         }
     }
-    storm_state::observe(cpu, polled, found, template.time_us);
+    storm::observe(cpu, polled, found, template.time_us);
     POLLS[cpu].fetch_add(1, Ordering::Relaxed);
     if n > 0 {
         FOUND[cpu].fetch_add(n as u64, Ordering::Relaxed);
-        super::consumer::wake();
+        crate::mca::log::glue::consumer::wake();
     }
     n
 }
@@ -95,7 +99,7 @@ pub fn on_tick(cpu: usize) {
         v => v,
     };
     // During a storm the interval is fixed; otherwise it adapts.
-    let iv = storm_state::poll_interval_us(cpu).unwrap_or_else(|| {
+    let iv = storm::poll_interval_us(cpu).unwrap_or_else(|| {
         poll_policy::next_interval(cur, found, MIN_INTERVAL_US, max_interval_us())
     });
     INTERVAL_US[cpu].store(iv, Ordering::Relaxed);

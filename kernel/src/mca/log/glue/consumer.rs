@@ -5,17 +5,17 @@
 //! #MC, NMI, poll or interrupt context wake it with an IPI, so records are
 //! handled at once rather than on the next tick.
 
-use super::decode::{self, ASCII_LINE_PREFIX};
-use super::handler::CpuList;
-use super::notify::{Registry, Subscriber};
-use super::record::{MceRecord, Severity};
-use super::state;
 use crate::arch::x86_64::apic::{self, Delivery, Dest};
 use crate::arch::x86_64::idt::vector;
-use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::tsc;
 use crate::config::LogLevel;
+use crate::cpuset::{CpuSet, MAX_CPUS};
 use crate::klog;
+use crate::mca::decode::{self, ASCII_LINE_PREFIX};
+use crate::mca::glue::state;
+use crate::mca::log::notify::{Registry, Subscriber};
+use crate::mca::record::{MceRecord, Severity};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Mutex;
 
@@ -104,18 +104,15 @@ fn decay_now_and_then() {
     let now = tsc::now_us();
     if now.saturating_sub(LAST_DECAY_US.load(Ordering::Relaxed)) > 1_000_000 {
         LAST_DECAY_US.store(now, Ordering::Relaxed);
-        super::cec::decay();
+        crate::mca::corrected::glue::cec::decay();
     }
 }
 
 /// "Storm detected" and "storm subsided", once each per storm.
 fn report_storms() {
-    use super::storm_state::{BEGAN, ENDED, STORM_ERRORS};
-    let online = crate::smp::online_mask();
-    for cpu in 0..MAX_CPUS {
-        if online & (1 << cpu) == 0 {
-            continue;
-        }
+    use crate::mca::corrected::glue::storm::{BEGAN, ENDED, STORM_ERRORS};
+    for cpu in crate::smp::online().iter() {
+        let cpu = cpu as usize;
         let began = BEGAN[cpu].swap(0, Ordering::SeqCst);
         let ended = ENDED[cpu].swap(0, Ordering::SeqCst);
         for bank in 0..64u8 {
@@ -123,7 +120,7 @@ fn report_storms() {
             if began & bit != 0 {
                 crate::warn!(
                     "mce: cpu{cpu} bank {bank}: corrected-error storm detected; polling it every {} ms, its records kept off the console (see 'log')",
-                    super::storm_state::poll_interval_us(cpu).unwrap_or(0) / 1000
+                    crate::mca::corrected::glue::storm::poll_interval_us(cpu).unwrap_or(0) / 1000
                 );
             }
             if ended & bit != 0 {
@@ -141,7 +138,7 @@ static REPORTED_RENDEZVOUS: AtomicU64 = AtomicU64::new(0);
 /// One line per completed rendezvous: who met and how long it took; each
 /// CPU's arrival and exit at debug level.
 fn report_rendezvous() {
-    let r = &super::handler::RENDEZVOUS;
+    let r = &crate::mca::exception::glue::handler::RENDEZVOUS;
     let st = r.stats();
     if st.completed == REPORTED_RENDEZVOUS.swap(st.completed, Ordering::SeqCst) {
         return;
@@ -149,7 +146,7 @@ fn report_rendezvous() {
     crate::info!(
         "mce: rendezvous {}: CPUs {} met and were released; {} us from first arrival to last exit{}",
         st.completed,
-        CpuList(st.last_participants),
+        st.last_participants,
         st.last_duration_us,
         if st.timed_out > 0 {
             alloc::format!(" ({} rendezvous with timeouts so far)", st.timed_out)
@@ -157,14 +154,12 @@ fn report_rendezvous() {
             alloc::string::String::new()
         }
     );
-    for cpu in 0..64u32 {
-        if st.last_participants & (1 << cpu) != 0 {
-            crate::debug!(
-                "mce: rendezvous: cpu{cpu} arrived at {} us, left at {} us",
-                r.arrival_us(cpu).unwrap_or(0),
-                r.exit_us(cpu).unwrap_or(0)
-            );
-        }
+    for cpu in st.last_participants.iter() {
+        crate::debug!(
+            "mce: rendezvous: cpu{cpu} arrived at {} us, left at {} us",
+            r.arrival_us(cpu).unwrap_or(0),
+            r.exit_us(cpu).unwrap_or(0)
+        );
     }
 }
 
@@ -191,7 +186,8 @@ fn handle(rec: &MceRecord) {
     }
     // A storm's corrected errors would drown the console: count them; the
     // storm's start and end are reported instead.
-    let quiet = !rec.uncorrected() && super::storm_state::in_storm(rec.cpu as usize, rec.bank);
+    let quiet = !rec.uncorrected()
+        && crate::mca::corrected::glue::storm::in_storm(rec.cpu as usize, rec.bank);
     if quiet {
         STATS.lock().storm_suppressed += 1;
     } else {
@@ -251,15 +247,15 @@ fn report_drops() {
 /// The machine-check panic path: print every CPU's records exactly once
 /// (the rings hand each record out once), then stop the other CPUs and end
 /// the run. Called from #MC context by the CPU that decided.
-pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
+pub fn panic_dump_and_stop(reason: &str, met: Option<CpuSet>) -> ! {
     // One CPU prints; any other that decides the same halts here. The
     // others are stopped first, so nobody consumes or prints meanwhile.
     crate::panic::claim();
     // Let CPUs still logging their banks finish (bounded), so their records
     // are printed and saved, not cut off by the stop.
-    let me = 1u64 << crate::arch::x86_64::percpu::current().index;
+    let me = CpuSet::single(crate::arch::x86_64::percpu::current().index);
     let deadline = tsc::now_us() + 100_000;
-    while state::SCANNING.load(Ordering::SeqCst) & !me != 0 && tsc::now_us() < deadline {
+    while !state::SCANNING.load().difference(&me).is_empty() && tsc::now_us() < deadline {
         core::hint::spin_loop();
     }
     crate::panic::stop_other_cpus();
@@ -278,21 +274,21 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
         print_record(&rec);
         crate::firmware::apei::write_fatal(&rec);
     }
-    let mut cpus = 0u64;
+    let mut cpus = CpuSet::EMPTY;
     for rings in state::ring_sets() {
         rings.drain(|cpu, rec| {
-            cpus |= 1 << cpu;
+            cpus.insert(cpu as u32);
             print_record(&rec);
             // Kept across the reboot (read back and listed on the next boot).
             crate::firmware::apei::write_fatal(&rec);
         });
     }
-    crate::error!("mce: records printed from CPUs {}", CpuList(cpus));
+    crate::error!("mce: records printed from CPUs {}", cpus);
     if let Some(m) = met {
         crate::error!(
             "mce: rendezvous: CPUs {} took part, CPUs {} online",
-            CpuList(m),
-            CpuList(crate::smp::online_mask())
+            m,
+            crate::smp::online()
         );
     }
     crate::panic::machine_check_panic(reason)

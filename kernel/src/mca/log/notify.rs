@@ -5,9 +5,9 @@
 //! matches. Recovery (memory failure, the error collector) subscribes the
 //! same way as a trigger that only prints.
 
-use super::decode::{classify, ErrorClass};
-use super::record::{MceRecord, Severity};
-use super::regs::{mcacod, status};
+use crate::mca::decode::{classify, ErrorClass};
+use crate::mca::record::{MceRecord, Severity};
+use crate::mca::regs::{mcacod, status};
 use alloc::vec::Vec;
 
 /// Error classes, coarse enough for a filter.

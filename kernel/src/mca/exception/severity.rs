@@ -5,12 +5,18 @@
 //! [`Rule`] is a set of conditions on MCi_STATUS, MCG_STATUS, MCG_CAP.SER_P,
 //! the interrupted context and whether the grading happens inside #MC. Rules
 //! are tried in order and the first match wins, so the most severe cases come
-//! first and a new case is one line of data. Intel (and unknown vendors) use
-//! [`rules`]; AMD uses [`amd_rules`], because AMD signals recoverability with
-//! its own bits (deferred, poison) rather than with SER_P's S/AR.
+//! first and a new case is one line of data. The tables themselves are the
+//! vendors' (`vendor::intel::RULES`, `vendor::amd::RULES`): AMD signals
+//! recoverability with its own bits (deferred, poison) rather than with
+//! SER_P's S/AR.
 
-use super::record::{CpuVendor, Severity};
-use super::regs::{mcg_cap, mcg_status, status};
+use crate::mca::record::{CpuVendor, Severity};
+use crate::mca::regs::mcg_cap;
+use crate::mca::vendor::{amd, intel};
+use Severity::{
+    ActionOptional as AO, ActionRequired as AR_SEV, Deferred, Keep, NoError, Panic, Some as SOME,
+    Uncorrected,
+};
 
 /// What the interrupted code was doing, which decides whether consumed poison
 /// can be survived (Linux's `error_context()`).
@@ -202,113 +208,11 @@ impl Rule {
     }
 }
 
-/// MCA error codes of known recoverable errors (SDM vol. 3B, 16.6.3). Bit 12
-/// ("corrected filtering") is ignored when comparing, as Linux does.
-pub mod mcacod {
-    /// Compare the whole code except bit 12.
-    pub const MASK: u64 = 0xefff;
-    /// Memory scrubbing, 0xC0-0xCF (low four bits are the channel).
-    pub const SCRUB_MASK: u64 = 0xeff0;
-    pub const SCRUB: u64 = 0x00c0;
-    /// Last-level-cache explicit writeback.
-    pub const L3WB: u64 = 0x017a;
-    /// Data load.
-    pub const DATA: u64 = 0x0134;
-    /// Instruction fetch.
-    pub const INSTR: u64 = 0x0150;
-}
-
-use mcacod::{DATA, INSTR, L3WB, MASK as MCACOD, SCRUB, SCRUB_MASK};
-use status::{ADDRV, AMD_DEFERRED, AMD_POISON, AR, EN, MISCV, OVER, PCC, S, UC, VAL};
-use Severity::{
-    ActionOptional as AO, ActionRequired as AR_SEV, Deferred, Keep, NoError, Panic, Some as SOME,
-    Uncorrected,
-};
-
-const UC_S: u64 = UC | S;
-const UC_AR: u64 = UC | AR;
-const UC_SAR: u64 = UC | S | AR;
-/// The address is usable for recovery only when both ADDR and MISC are valid.
-const ADDR: u64 = ADDRV | MISCV;
-const RIPV: u64 = mcg_status::RIPV;
-const EIPV: u64 = mcg_status::EIPV;
-/// Conditions shared by the SRAR rules: signaled, action required, no overflow, address known.
-const SRAR: u64 = OVER | UC_SAR | ADDR | MCACOD;
-
-#[rustfmt::skip]
-static INTEL: [Rule; 25] = [
-    Rule::new(NoError, "Invalid").clear(VAL),
-    Rule::new(NoError, "Not enabled").excp().clear(EN),
-    Rule::new(Panic, "Processor context corrupt").set(PCC),
-    Rule::new(Panic, "Neither restart nor error IP").excp().mcg(RIPV | EIPV, 0),
-    Rule::new(Panic, "In kernel and no restart IP").excp().ctx(Contexts::ANY_KERNEL).mcg(RIPV, 0),
-    // A CE seen in #MC is left in the bank for the poller or CMCI to log.
-    Rule::new(Keep, "Corrected error").noser().excp().clear(UC),
-    Rule::new(SOME, "Corrected error").poll().clear(UC),
-    // Known action-optional codes, whether signaled by #MC or found by CMCI.
-    Rule::new(AO, "Action optional: memory scrubbing error").ser().masked(UC_AR | SCRUB_MASK, UC | SCRUB),
-    Rule::new(AO, "Action optional: last level cache writeback error").ser().masked(UC_AR | MCACOD, UC | L3WB),
-    // UCNA: OVER does not matter, nothing was signaled.
-    Rule::new(Deferred, "Uncorrected no action required").ser().masked(UC_SAR, UC),
-    Rule::new(Panic, "Illegal combination (UCNA with AR=1)").ser().masked(OVER | UC_SAR, UC | AR),
-    Rule::new(Keep, "Non signaled machine check").ser().clear(S),
-    Rule::new(Panic, "Action required with lost events").ser().set(OVER | UC_SAR),
-    // Broadcast SRAR seen by a CPU that did not consume the poison: it can restart.
-    Rule::new(Keep, "Action required but unaffected thread is continuable").ser().masked(OVER | UC_SAR | ADDR, UC_SAR | ADDR).mcg(RIPV | EIPV, RIPV),
-    Rule::new(AR_SEV, "Action required: data load in error recoverable area of kernel").ser().masked(SRAR, UC_SAR | ADDR | DATA).ctx(Contexts::KERNEL_RECOVERABLE),
-    Rule::new(AR_SEV, "Action required: data load error in a user process").ser().masked(SRAR, UC_SAR | ADDR | DATA).ctx(Contexts::USER),
-    Rule::new(AR_SEV, "Action required: instruction fetch error in a user process").ser().masked(SRAR, UC_SAR | ADDR | INSTR).ctx(Contexts::USER),
-    Rule::new(Panic, "Data load in unrecoverable area of kernel").ser().masked(SRAR, UC_SAR | ADDR | DATA).ctx(Contexts::KERNEL),
-    // Fixups cover data accesses only; poisoned kernel text cannot be recovered.
-    Rule::new(Panic, "Instruction fetch error in kernel").ser().masked(SRAR, UC_SAR | ADDR | INSTR).ctx(Contexts::ANY_KERNEL),
-    Rule::new(Panic, "Action required: unknown MCACOD").ser().masked(OVER | UC_SAR, UC_SAR),
-    Rule::new(SOME, "Action optional: unknown MCACOD").ser().masked(OVER | UC_SAR, UC_S),
-    Rule::new(SOME, "Action optional with lost events").ser().masked(OVER | UC_SAR, OVER | UC_S),
-    Rule::new(Panic, "Overflowed uncorrected").set(OVER | UC),
-    // Without SER_P nothing promises the error was contained (REFERENCE.md).
-    Rule::new(Panic, "Uncorrected error without software error recovery").noser().excp().set(UC),
-    // Left over: a UC found by polling on a CPU without SER_P (e.g. at boot). Log it.
-    Rule::new(Uncorrected, "Uncorrected").set(UC),
-];
-
-#[rustfmt::skip]
-static AMD: [Rule; 14] = [
-    Rule::new(NoError, "Invalid").clear(VAL),
-    // Reporting was not enabled for it, so it did not raise this #MC (e.g.
-    // QEMU's broadcast filler on the CPUs that were not targeted).
-    Rule::new(NoError, "Not enabled").excp().clear(EN),
-    Rule::new(Panic, "Processor context corrupt").set(PCC),
-    // Deferred: the poller hands these to memory recovery.
-    Rule::new(Deferred, "Deferred error").set(AMD_DEFERRED),
-    Rule::new(Keep, "Corrected error").excp().clear(UC),
-    Rule::new(SOME, "Corrected error").poll().clear(UC),
-    Rule::new(Panic, "In kernel and no restart IP").excp().ctx(Contexts::ANY_KERNEL).set(UC).mcg(RIPV, 0),
-    // Assumes no MCA overflow recovery feature (CPUID 0x80000007 EBX[0]): lost errors are fatal.
-    Rule::new(Panic, "Overflowed uncorrected error").set(OVER | UC),
-    Rule::new(AR_SEV, "Action required: poison consumed by a user process").excp().ctx(Contexts::USER).set(UC | AMD_POISON),
-    Rule::new(AR_SEV, "Action required: poison consumed in recoverable area of kernel").excp().ctx(Contexts::KERNEL_RECOVERABLE).set(UC | AMD_POISON),
-    Rule::new(Panic, "Poison consumed in unrecoverable area of kernel").excp().ctx(Contexts::KERNEL).set(UC | AMD_POISON),
-    Rule::new(Panic, "Uncorrected unrecoverable error in kernel context").excp().ctx(Contexts::KERNEL).set(UC),
-    // Like Linux: kill whoever was running rather than the machine.
-    Rule::new(AR_SEV, "Action required: uncorrected error, kill the current task").excp().ctx(Contexts::USER.or(Contexts::KERNEL_RECOVERABLE)).set(UC),
-    Rule::new(Uncorrected, "Uncorrected error").set(UC),
-];
-
-/// The Intel rule table (also used for unknown vendors), in matching order.
-pub fn rules() -> &'static [Rule] {
-    &INTEL
-}
-
-/// The AMD rule table, in matching order.
-pub fn amd_rules() -> &'static [Rule] {
-    &AMD
-}
-
-/// The table `vendor` is graded with.
+/// The table `vendor` is graded with (Intel's also for unknown vendors).
 pub fn rules_for(vendor: CpuVendor) -> &'static [Rule] {
     match vendor {
-        CpuVendor::Amd => amd_rules(),
-        CpuVendor::Intel | CpuVendor::Other => rules(),
+        CpuVendor::Amd => &amd::RULES,
+        CpuVendor::Intel | CpuVendor::Other => &intel::RULES,
     }
 }
 
@@ -375,6 +279,9 @@ pub fn decide(worst: Severity, tolerant: u8, no_way_out: bool, timed_out: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mca::regs::mcg_status::{self, EIPV, RIPV};
+    use crate::mca::regs::status::*;
+    const ADDR: u64 = ADDRV | MISCV;
     use Context::{Kernel as K, KernelRecoverable as KR, User as U};
     use CpuVendor::{Amd, Intel, Other};
 
@@ -478,7 +385,7 @@ mod tests {
 
     #[test]
     fn every_rule_reachable() {
-        for (vendor, table) in [(Intel, rules()), (Amd, amd_rules())] {
+        for (vendor, table) in [(Intel, &intel::RULES[..]), (Amd, &amd::RULES[..])] {
             for (idx, rule) in table.iter().enumerate() {
                 let hit = CASES
                     .iter()

@@ -4,26 +4,27 @@
 //! the remaining CPUs then rediscover CMCI ownership and pick up the banks
 //! nobody owns any more.
 
-use super::cmci::{self, BankSet};
-use super::handler::CpuList;
-use super::state;
 use crate::arch::x86_64::msr::HwMsr;
-use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::{apic, tsc};
+use crate::cpuset::AtomicCpuSet;
+use crate::mca::banks::BankList;
+use crate::mca::corrected::cmci::{self, BankSet};
+use crate::mca::glue::state;
 use crate::smp;
 use alloc::format;
 use alloc::string::String;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 
 /// CPUs asked to go offline, and CPUs that have.
-static REQUESTED: AtomicU64 = AtomicU64::new(0);
-static PARKED: AtomicU64 = AtomicU64::new(0);
+static REQUESTED: AtomicCpuSet = AtomicCpuSet::new();
+static PARKED: AtomicCpuSet = AtomicCpuSet::new();
 
 /// Called from an AP's idle loop (normal context): parks the CPU for good
 /// if it was asked to go offline.
 pub fn park_if_requested() {
     let cpu = percpu::current().index as usize;
-    if REQUESTED.load(Ordering::SeqCst) & (1 << cpu) == 0 {
+    if !REQUESTED.contains(cpu as u32) {
         return;
     }
     x86_64::instructions::interrupts::disable();
@@ -32,7 +33,7 @@ pub fn park_if_requested() {
     apic::set_lvt_cmci(None);
     apic::stop_timer();
     smp::mark_offline(cpu as u32);
-    PARKED.fetch_or(1 << cpu, Ordering::SeqCst);
+    PARKED.insert(cpu as u32);
     // NMIs (a panic's stop) still reach it; a broadcast #MC is passed over
     // by the handler (see `is_offline`).
     loop {
@@ -42,13 +43,13 @@ pub fn park_if_requested() {
 
 /// True for a CPU that has been taken offline.
 pub fn is_offline(cpu: usize) -> bool {
-    PARKED.load(Ordering::SeqCst) & (1 << cpu) != 0
+    PARKED.contains(cpu as u32)
 }
 
 fn rediscover_here(_: u64) {
     let cpu = percpu::current().index as usize;
     let cap = state::mcgcap(cpu);
-    if !cap.has(super::regs::mcg_cap::CMCI_P) {
+    if !cap.has(crate::mca::regs::mcg_cap::CMCI_P) {
         return;
     }
     let mut owned = BankSet(state::CPUS[cpu].cmci_owned.load(Ordering::SeqCst));
@@ -64,11 +65,11 @@ pub fn offline(cpu: u32) -> Result<String, String> {
     if cpu == 0 {
         return Err("cpu0 runs the consumer and the console; it stays online".into());
     }
-    if cpu as usize >= MAX_CPUS || smp::online_mask() & (1 << cpu) == 0 {
+    if !smp::is_online(cpu) {
         return Err(format!("cpu{cpu} is not online"));
     }
     let released = state::CPUS[cpu as usize].cmci_owned.load(Ordering::SeqCst);
-    REQUESTED.fetch_or(1 << cpu, Ordering::SeqCst);
+    REQUESTED.insert(cpu);
     let deadline = tsc::now_us() + 1_000_000;
     while !is_offline(cpu as usize) {
         if tsc::now_us() > deadline {
@@ -77,11 +78,8 @@ pub fn offline(cpu: u32) -> Result<String, String> {
         core::hint::spin_loop();
     }
     let me = percpu::current().index;
-    let online = smp::online_mask();
-    for c in 0..MAX_CPUS as u32 {
-        if online & (1 << c) == 0 {
-            continue;
-        }
+    let online = smp::online();
+    for c in online.iter() {
         if c == me {
             rediscover_here(0);
         } else if let Ok(call) = smp::call_on(c, rediscover_here, 0) {
@@ -89,16 +87,16 @@ pub fn offline(cpu: u32) -> Result<String, String> {
         }
     }
     let mut owners = String::new();
-    for c in 0..MAX_CPUS {
-        let o = state::CPUS[c].cmci_owned.load(Ordering::SeqCst);
-        if online & (1 << c) != 0 && o != 0 {
-            owners.push_str(&format!(" cpu{c}:{}", CpuList(o)));
+    for c in online.iter() {
+        let o = state::CPUS[c as usize].cmci_owned.load(Ordering::SeqCst);
+        if o != 0 {
+            owners.push_str(&format!(" cpu{c}:{}", BankList(o)));
         }
     }
     Ok(format!(
         "cpu{cpu} offline (released CMCI banks {}); CPUs {} online; CMCI owners after rediscovery:{}",
-        CpuList(released),
-        CpuList(online),
+        BankList(released),
+        online,
         if owners.is_empty() { " none (no CMCI)".into() } else { owners }
     ))
 }

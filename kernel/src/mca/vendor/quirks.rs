@@ -1,8 +1,9 @@
 //! CPU-specific exceptions to the architectural rules, as data: each entry
-//! says which CPUs it applies to, what it changes, and why. Per-CPU init
-//! looks them up once and applies them while programming the banks.
+//! says which CPUs it applies to, what it changes, and why. The entries are
+//! the vendors' (`intel::QUIRKS`, `amd::QUIRKS`); per-CPU init looks them up
+//! once and applies them while programming the banks.
 
-use super::record::CpuVendor;
+use crate::mca::record::CpuVendor;
 
 /// What a quirk changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,39 +26,14 @@ pub struct Quirk {
     pub why: &'static str,
 }
 
-/// The quirks table. Facts from the vendors' errata as Linux applies them
-/// (arch/x86/kernel/cpu/mce/core.c, `__mcheck_cpu_apply_quirks`).
-pub static QUIRKS: &[Quirk] = &[
-    Quirk {
-        vendor: CpuVendor::Intel,
-        family: 6,
-        models: (0, 0x19),
-        action: Action::SkipBankCtl { bank: 0 },
-        why: "P6-era bank 0 MCi_CTL must not be written by the OS (firmware owns it)",
-    },
-    Quirk {
-        vendor: CpuVendor::Amd,
-        family: 0xf,
-        models: (0, 0xff),
-        action: Action::ClearBankCtlBits {
-            bank: 4,
-            bits: 1 << 10,
-        },
-        why: "K8 GART TLB walk errors are reported spuriously by AGP/IOMMU use",
-    },
-    Quirk {
-        vendor: CpuVendor::Amd,
-        family: 0x15,
-        models: (0, 0x1f),
-        action: Action::IgnoreBank { bank: 4 },
-        why:
-            "family 15h models 00h-1fh bank 4 (NB) is shared and handled by the northbridge driver",
-    },
-];
-
 /// The quirks that apply to a CPU.
 pub fn for_cpu(vendor: CpuVendor, family: u32, model: u32) -> impl Iterator<Item = &'static Quirk> {
-    QUIRKS.iter().filter(move |q| {
+    let table = match vendor {
+        CpuVendor::Intel => super::intel::QUIRKS,
+        CpuVendor::Amd => super::amd::QUIRKS,
+        CpuVendor::Other => &[],
+    };
+    table.iter().filter(move |q| {
         q.vendor == vendor && q.family == family && (q.models.0..=q.models.1).contains(&model)
     })
 }

@@ -5,7 +5,7 @@
 //! recent observations, one bit per time slot, set when errors were seen. When
 //! enough bits are set in the window a storm begins: the caller then raises
 //! the bank's CMCI threshold to [`STORM_CMCI_THRESHOLD`] (with
-//! [`cmci::set_threshold`](super::cmci::set_threshold)) so it stops
+//! [`cmci::set_threshold`](crate::mca::corrected::cmci::set_threshold)) so it stops
 //! interrupting, and polls the bank every [`StormConfig::storm_poll_us`]
 //! instead. Each such poll shifts the history by one; after
 //! [`StormConfig::end_clean_polls`] clean polls in a row the storm has

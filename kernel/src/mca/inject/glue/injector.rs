@@ -1,5 +1,5 @@
 //! The software injector: executes records of the mce-inject language
-//! ([`super::inject`]). Bank values are staged for the target CPU and
+//! ([`crate::mca::inject::language as inject`]). Bank values are staged for the target CPU and
 //! applied on that CPU itself (MSRs are per CPU): written to the bank MSRs
 //! where the CPU accepts it (QEMU does), otherwise into the software overlay
 //! the handler and poller read through. Then the path the record names runs
@@ -12,15 +12,16 @@
 //! user task as the interrupted context, as when a task consumes poison;
 //! without it the interrupted context is the kernel's IPI handler.
 
-use super::inject::{Broadcast, Context as InjContext, Injection, Mode};
-use super::record::CpuVendor;
-use super::regs::{self, mcg_status};
-use super::{handler, state};
 use crate::arch::x86_64::apic::{self, Delivery, Dest};
 use crate::arch::x86_64::idt::vector;
 use crate::arch::x86_64::msr::HwMsr;
-use crate::arch::x86_64::percpu::{self, MAX_CPUS};
+use crate::arch::x86_64::percpu;
+use crate::cpuset::{AtomicCpuSet, CpuSet, MAX_CPUS};
+use crate::mca::inject::language::{Broadcast, Context as InjContext, Injection, Mode};
 use crate::mca::msr::Msr;
+use crate::mca::record::CpuVendor;
+use crate::mca::regs::{self, mcg_status};
+use crate::mca::{exception::glue::handler, glue::state};
 use crate::smp;
 use alloc::format;
 use alloc::string::String;
@@ -51,13 +52,14 @@ static STAGED: [Staged; MAX_CPUS] = [const {
 }; MAX_CPUS];
 
 /// CPUs to enter #MC through the fixed-vector IPI.
-static IRQ_BROADCAST: AtomicU64 = AtomicU64::new(0);
+static IRQ_BROADCAST: AtomicCpuSet = AtomicCpuSet::new();
 
 /// CPUs that raise their staged #MC at their next return to user mode
 /// (`IN_PROC`), and for each the CPUs to pull in, by NMI or else by the
 /// fixed-vector IPI.
-static AT_USER_RETURN: AtomicU64 = AtomicU64::new(0);
-static USER_RETURN_OTHERS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static AT_USER_RETURN: AtomicCpuSet = AtomicCpuSet::new();
+static USER_RETURN_OTHERS: [spin::Mutex<CpuSet>; MAX_CPUS] =
+    [const { spin::Mutex::new(CpuSet::EMPTY) }; MAX_CPUS];
 static USER_RETURN_NMI: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 /// Whether the bank MSRs take our writes (QEMU) or the overlay must be used.
@@ -126,9 +128,9 @@ fn target_exception(_: u64) {
 fn target_poll(_: u64) {
     apply_staged();
     // The record names its bank: read it whoever owns it by CMCI.
-    super::poll::poll_all_banks(
+    crate::mca::corrected::glue::poll::poll_all_banks(
         percpu::current().index as usize,
-        super::record::Source::Poll,
+        crate::mca::record::Source::Poll,
     );
 }
 
@@ -145,7 +147,7 @@ fn target_hold(_: u64) {
 /// participant: apply its staged MCG_STATUS and run the #MC handler.
 pub fn enter_broadcast(frame: &mut InterruptStackFrame) {
     let cpu = percpu::current().index;
-    IRQ_BROADCAST.fetch_and(!(1 << cpu), Ordering::SeqCst);
+    IRQ_BROADCAST.remove(cpu);
     apply_staged();
     handler::machine_check(frame);
 }
@@ -170,13 +172,9 @@ fn run_on(cpu: u32, f: fn(u64)) -> Result<(), String> {
 
 /// Executes one injection; returns a description of what was done.
 pub fn execute(inj: &Injection) -> Result<String, String> {
-    let online = smp::online_mask();
-    if inj.cpu as usize >= MAX_CPUS || online & (1 << inj.cpu) == 0 {
-        return Err(format!(
-            "cpu{} is not online (online: {})",
-            inj.cpu,
-            handler::CpuList(online)
-        ));
+    let online = smp::online();
+    if !online.contains(inj.cpu) {
+        return Err(format!("cpu{} is not online (online: {})", inj.cpu, online));
     }
     let cap = state::mcgcap(inj.cpu as usize);
     if inj.bank >= cap.banks() {
@@ -227,7 +225,7 @@ fn exception(
     bank: Option<(u8, u64, u64, u64)>,
     how: &str,
 ) -> Result<String, String> {
-    let online = smp::online_mask();
+    let online = smp::online();
     let intel = state::IDENTITY
         .get()
         .is_some_and(|i| i.vendor != CpuVendor::Amd);
@@ -240,34 +238,32 @@ fn exception(
         b => b,
     };
     let others = match broadcast {
-        Broadcast::None | Broadcast::Default => 0,
-        Broadcast::Nmi | Broadcast::Irq => online & !(1 << inj.cpu),
+        Broadcast::None | Broadcast::Default => CpuSet::EMPTY,
+        Broadcast::Nmi | Broadcast::Irq => online.difference(&CpuSet::single(inj.cpu)),
     };
     let me = percpu::current().index;
     stage(inj.cpu, bank, inj.mcgstatus);
     // The others see what QEMU's broadcast gives them: MCIP|RIPV, no bank.
-    for c in 0..MAX_CPUS as u32 {
-        if others & (1 << c) != 0 {
-            stage(c, None, mcg_status::MCIP | mcg_status::RIPV);
-        }
+    for c in others.iter() {
+        stage(c, None, mcg_status::MCIP | mcg_status::RIPV);
     }
     let pulled = match broadcast {
-        Broadcast::Nmi => format!(", NMI broadcast to {}", handler::CpuList(others)),
-        Broadcast::Irq => format!(", IPI broadcast to {}", handler::CpuList(others)),
+        Broadcast::Nmi => format!(", NMI broadcast to {others}"),
+        Broadcast::Irq => format!(", IPI broadcast to {others}"),
         _ => String::new(),
     };
     if inj.context == Some(InjContext::Process) {
         // The target raises it itself, pulling the others in then.
         let c = inj.cpu as usize;
-        USER_RETURN_OTHERS[c].store(others, Ordering::SeqCst);
+        *USER_RETURN_OTHERS[c].lock() = others;
         USER_RETURN_NMI[c].store(broadcast == Broadcast::Nmi, Ordering::SeqCst);
-        AT_USER_RETURN.fetch_or(1 << inj.cpu, Ordering::SeqCst);
+        AT_USER_RETURN.insert(inj.cpu);
         return Ok(format!(
             "cpu{} bank {} ({how}), #MC raised when cpu{} next returns to user mode (IN_PROC){pulled}",
             inj.cpu, inj.bank, inj.cpu
         ));
     }
-    pull_in(broadcast, others & !(1 << me));
+    pull_in(broadcast, &others.difference(&CpuSet::single(me)));
     let desc = format!(
         "cpu{} bank {} ({how}), #MC raised on cpu{}{pulled}",
         inj.cpu, inj.bank, inj.cpu
@@ -278,7 +274,7 @@ fn exception(
     }
     let call =
         smp::call_on(inj.cpu, target_exception, 0).map_err(|e| format!("cpu{}: {e}", inj.cpu))?;
-    if others & (1 << me) != 0 {
+    if others.contains(me) {
         // The calling CPU takes part too.
         x86_64::instructions::interrupts::without_interrupts(|| {
             apply_staged();
@@ -300,46 +296,42 @@ fn exception(
 /// `frame` is the user context about to be resumed): raises an `IN_PROC`
 /// #MC staged for this CPU, pulling the other CPUs in first.
 pub fn at_user_return(frame: &mut InterruptStackFrame) {
-    if AT_USER_RETURN.load(Ordering::Relaxed) == 0 {
-        return;
-    }
     let cpu = percpu::current().index;
-    if AT_USER_RETURN.fetch_and(!(1 << cpu), Ordering::SeqCst) & (1 << cpu) == 0 {
+    if !AT_USER_RETURN.remove(cpu) {
         return;
     }
-    let others = USER_RETURN_OTHERS[cpu as usize].swap(0, Ordering::SeqCst);
+    // Interrupts are off and the injector wrote it before setting our bit.
+    let others = core::mem::take(&mut *USER_RETURN_OTHERS[cpu as usize].lock());
     let how = if USER_RETURN_NMI[cpu as usize].load(Ordering::SeqCst) {
         Broadcast::Nmi
     } else {
         Broadcast::Irq
     };
-    pull_in(how, others);
+    pull_in(how, &others);
     apply_staged();
     handler::machine_check(frame);
 }
 
 /// Makes `cpus` (not the calling CPU) enter the #MC handler: a software
 /// broadcast by NMI or by the fixed-vector IPI.
-fn pull_in(broadcast: Broadcast, cpus: u64) {
+fn pull_in(broadcast: Broadcast, cpus: &CpuSet) {
     match broadcast {
-        Broadcast::Nmi if cpus != 0 => {
+        Broadcast::Nmi if !cpus.is_empty() => {
             handler::request_nmi_broadcast(cpus);
             apic_each(cpus, Delivery::Nmi);
         }
-        Broadcast::Irq if cpus != 0 => {
-            IRQ_BROADCAST.fetch_or(cpus, Ordering::SeqCst);
+        Broadcast::Irq if !cpus.is_empty() => {
+            IRQ_BROADCAST.insert_all(cpus);
             apic_each(cpus, Delivery::Fixed(vector::MCE_IPI));
         }
         _ => {}
     }
 }
 
-fn apic_each(mask: u64, delivery: Delivery) {
-    for c in 0..MAX_CPUS as u32 {
-        if mask & (1 << c) != 0 {
-            if let Some(id) = smp::apic_id_of(c) {
-                apic::send_ipi(Dest::Apic(id), delivery);
-            }
+fn apic_each(cpus: &CpuSet, delivery: Delivery) {
+    for c in cpus.iter() {
+        if let Some(id) = smp::apic_id_of(c) {
+            apic::send_ipi(Dest::Apic(id), delivery);
         }
     }
 }

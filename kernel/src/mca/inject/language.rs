@@ -58,7 +58,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
-use super::regs::{mcg_status, status};
+use crate::mca::regs::{mcg_status, status};
 
 /// How the error reaches the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

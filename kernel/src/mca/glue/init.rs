@@ -2,13 +2,13 @@
 //! decode MCG_CAP, apply quirks, log and clear errors left from before boot,
 //! enable MCG_CTL and every MCi_CTL, then set CR4.MCE.
 
-use super::banks::{self, McgCap};
-use super::record::Source;
-use super::regs;
-use super::{quirks, state};
 use crate::arch::x86_64::cpu::CpuInfo;
 use crate::arch::x86_64::msr::HwMsr;
+use crate::mca::banks::{self, McgCap};
 use crate::mca::msr::Msr;
+use crate::mca::record::Source;
+use crate::mca::regs;
+use crate::mca::{glue::state, vendor::quirks};
 use crate::{info, warn};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -39,7 +39,7 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
     let quirks: Vec<_> = quirks::for_cpu(info.vendor, info.family, info.model).collect();
     let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), Source::Boot);
     let report = banks::init_banks(&msr, cap, &quirks, &template, |mut rec| {
-        rec.severity = super::grade::grade_polled(&rec);
+        rec.severity = crate::mca::exception::glue::grade::grade_polled(&rec);
         state::log(cpu, rec);
     });
     slot.ignored.store(report.ignored, Ordering::SeqCst);
@@ -87,21 +87,21 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
 /// the CMCI vector.
 fn claim_cmci_banks(cpu: usize, cap: McgCap) {
     let msr = HwMsr;
-    let mut owned = super::cmci::BankSet::EMPTY;
-    let r = super::cmci::discover(
+    let mut owned = crate::mca::corrected::cmci::BankSet::EMPTY;
+    let r = crate::mca::corrected::cmci::discover(
         &msr,
         cap.banks(),
-        super::cmci::DEFAULT_THRESHOLD,
+        crate::mca::corrected::cmci::DEFAULT_THRESHOLD,
         &mut owned,
     );
     state::CPUS[cpu].cmci_owned.store(owned.0, Ordering::SeqCst);
     crate::arch::x86_64::apic::set_lvt_cmci(Some(crate::arch::x86_64::idt::vector::CMCI));
-    use super::handler::CpuList;
+    use crate::mca::banks::BankList;
     info!(
         "cmci: cpu{cpu}: owns banks {} (claimed now {}), owned by other CPUs {}, without CMCI {}",
-        CpuList(owned.0),
-        CpuList(r.claimed.0),
-        CpuList(r.owned_elsewhere.0),
-        CpuList(r.unsupported.0)
+        BankList(owned.0),
+        BankList(r.claimed.0),
+        BankList(r.owned_elsewhere.0),
+        BankList(r.unsupported.0)
     );
 }

@@ -3,11 +3,11 @@
 //! per page and takes a page offline for good when it crosses the
 //! threshold within the window (`cec.threshold`, `cec.window_s`).
 
-use super::collector::{ErrorCollector, Verdict};
-use super::notify::{Class, Filter, Subscriber};
-use super::record::{MceRecord, Severity};
 use crate::arch::x86_64::tsc;
 use crate::boot::FRAMES;
+use crate::mca::corrected::collector::{ErrorCollector, Verdict};
+use crate::mca::log::notify::{Class, Filter, Subscriber};
+use crate::mca::record::{MceRecord, Severity};
 use crate::mm::frame::{RetireResult, Retired, PAGE_SIZE};
 use crate::{info, warn};
 use spin::Mutex;
@@ -44,7 +44,7 @@ pub fn subscriber() -> Subscriber {
 }
 
 fn count(rec: &MceRecord) {
-    let Some(addr) = super::recovery::physical_address(rec) else {
+    let Some(addr) = crate::mca::recovery::glue::memory_failure::physical_address(rec) else {
         return;
     };
     let pfn = addr / PAGE_SIZE;

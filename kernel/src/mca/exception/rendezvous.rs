@@ -11,7 +11,7 @@
 //! by the caller's timeout):
 //!
 //! ```text
-//! let order = rv.start(cpu, online, no_way_out, clock, timeout)?;  // phase 1
+//! let order = rv.start(cpu, &online, no_way_out, clock, timeout)?;  // phase 1
 //! rv.wait_turn(&order, clock, timeout)?;                            // phase 2
 //! /* scan this CPU's banks */
 //! rv.report(&order, worst_of_my_banks);
@@ -32,14 +32,12 @@
 use core::hint::spin_loop;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 
-use super::record::Severity;
+use crate::mca::record::Severity;
 use crate::time::Clock;
 
-/// Most CPUs one rendezvous can hold (one bit each in a [`CpuMask`]).
-pub const MAX_CPUS: usize = 64;
-
-/// A set of logical CPUs, bit `n` for CPU `n`.
-pub type CpuMask = u64;
+use crate::cpuset::AtomicCpuSet;
+pub use crate::cpuset::CpuSet;
+use crate::cpuset::MAX_CPUS;
 
 /// Extra time given to CPUs that were counted in but have not yet published
 /// their arrival bit when call-in is given up, so they are not named missing.
@@ -48,6 +46,7 @@ const PUBLISH_GRACE_US: u64 = 100;
 // Control word: call-in count, leave count and the closed gate in one atomic,
 // so "last to leave" and "no more arrivals" are decided by single operations.
 const CALLIN_MASK: u64 = 0xff;
+const _: () = assert!(MAX_CPUS < 256, "the call-in and leave counts are 8 bits");
 const LEFT_SHIFT: u32 = 8;
 const LEFT_ONE: u64 = 1 << LEFT_SHIFT;
 const CLOSED: u64 = 1 << 16;
@@ -58,14 +57,6 @@ const fn callin(ctrl: u64) -> u32 {
 
 const fn left(ctrl: u64) -> u32 {
     ((ctrl >> LEFT_SHIFT) & 0xff) as u32
-}
-
-fn cpu_bit(cpu: u32) -> Option<u64> {
-    if (cpu as usize) < MAX_CPUS {
-        Some(1u64 << cpu)
-    } else {
-        None
-    }
 }
 
 /// Worst severity and its CPU packed so one `fetch_max` keeps both.
@@ -137,7 +128,7 @@ pub struct Outcome {
     /// Some CPU found an error that forbids returning to interrupted code.
     pub global_no_way_out: bool,
     /// CPUs that took part.
-    pub participants: CpuMask,
+    pub participants: CpuSet,
     /// The Monarch, when known.
     pub monarch: Option<u32>,
 }
@@ -155,7 +146,7 @@ pub enum Phase {
     Finish,
     /// The Monarch never released this CPU.
     Release,
-    /// The CPU number does not fit a [`CpuMask`].
+    /// The CPU number is not below [`MAX_CPUS`].
     BadCpu,
 }
 
@@ -165,7 +156,7 @@ pub enum Phase {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeout {
     pub phase: Phase,
-    pub missing: CpuMask,
+    pub missing: CpuSet,
     pub outcome: Outcome,
 }
 
@@ -180,7 +171,7 @@ pub struct Stats {
     pub last_duration_us: u64,
     pub max_duration_us: u64,
     /// Who took part in the last completed rendezvous.
-    pub last_participants: CpuMask,
+    pub last_participants: CpuSet,
 }
 
 /// Shared state of the machine-check rendezvous; one static instance serves
@@ -189,9 +180,9 @@ pub struct Rendezvous {
     ctrl: AtomicU64,
     /// Current generation, bumped when the last participant leaves.
     generation: AtomicU64,
-    arrived: AtomicU64,
-    finished: AtomicU64,
-    left_mask: AtomicU64,
+    arrived: AtomicCpuSet,
+    finished: AtomicCpuSet,
+    left: AtomicCpuSet,
     /// Position whose turn it is to scan.
     executing: AtomicU32,
     /// Sum of no-way-out votes (Linux's `global_nwo`).
@@ -201,7 +192,7 @@ pub struct Rendezvous {
     released: AtomicU64,
     decision_worst: AtomicU64,
     decision_nwo: AtomicBool,
-    decision_missing: AtomicU64,
+    decision_missing: AtomicCpuSet,
     timed_out: AtomicBool,
     cpu_position: [AtomicU32; MAX_CPUS],
     arrival_us: [AtomicU64; MAX_CPUS],
@@ -210,7 +201,7 @@ pub struct Rendezvous {
     timeouts: AtomicU64,
     last_duration_us: AtomicU64,
     max_duration_us: AtomicU64,
-    last_participants: AtomicU64,
+    last_participants: AtomicCpuSet,
 }
 
 impl Default for Rendezvous {
@@ -224,16 +215,16 @@ impl Rendezvous {
         Self {
             ctrl: AtomicU64::new(0),
             generation: AtomicU64::new(1),
-            arrived: AtomicU64::new(0),
-            finished: AtomicU64::new(0),
-            left_mask: AtomicU64::new(0),
+            arrived: AtomicCpuSet::new(),
+            finished: AtomicCpuSet::new(),
+            left: AtomicCpuSet::new(),
             executing: AtomicU32::new(1),
             nwo: AtomicU32::new(0),
             worst: AtomicU64::new(0),
             released: AtomicU64::new(0),
             decision_worst: AtomicU64::new(0),
             decision_nwo: AtomicBool::new(false),
-            decision_missing: AtomicU64::new(0),
+            decision_missing: AtomicCpuSet::new(),
             timed_out: AtomicBool::new(false),
             cpu_position: [const { AtomicU32::new(0) }; MAX_CPUS],
             arrival_us: [const { AtomicU64::new(0) }; MAX_CPUS],
@@ -242,7 +233,7 @@ impl Rendezvous {
             timeouts: AtomicU64::new(0),
             last_duration_us: AtomicU64::new(0),
             max_duration_us: AtomicU64::new(0),
-            last_participants: AtomicU64::new(0),
+            last_participants: AtomicCpuSet::new(),
         }
     }
 
@@ -256,19 +247,20 @@ impl Rendezvous {
     pub fn start(
         &self,
         cpu: u32,
-        online: CpuMask,
+        online: &CpuSet,
         no_way_out: bool,
         clock: &impl Clock,
         timeout_us: u64,
     ) -> Result<Order, Timeout> {
-        let Some(bit) = cpu_bit(cpu) else {
+        if cpu as usize >= MAX_CPUS {
             return Err(Timeout {
                 phase: Phase::BadCpu,
-                missing: 0,
+                missing: CpuSet::EMPTY,
                 outcome: Outcome::default(),
             });
-        };
-        let expected = (online | bit).count_ones();
+        }
+        let expected_set = online.union(&CpuSet::single(cpu));
+        let expected = expected_set.count();
         let deadline = clock.now_us().saturating_add(timeout_us);
 
         let position = loop {
@@ -277,7 +269,7 @@ impl Rendezvous {
                 if clock.now_us() >= deadline {
                     return Err(Timeout {
                         phase: Phase::Gate,
-                        missing: self.arrived.load(SeqCst) & !self.left_mask.load(SeqCst),
+                        missing: self.arrived.load().difference(&self.left.load()),
                         outcome: Outcome::default(),
                     });
                 }
@@ -307,7 +299,7 @@ impl Rendezvous {
         if no_way_out {
             self.nwo.fetch_add(1, SeqCst);
         }
-        self.arrived.fetch_or(bit, SeqCst);
+        self.arrived.insert(cpu);
         let order = Order {
             cpu,
             position,
@@ -319,11 +311,11 @@ impl Rendezvous {
             if c & CLOSED != 0 {
                 let n = callin(c);
                 let grace = deadline.max(clock.now_us().saturating_add(PUBLISH_GRACE_US));
-                wait_until(clock, grace, || self.arrived.load(SeqCst).count_ones() >= n);
+                wait_until(clock, grace, || self.arrived.load().count() >= n);
                 if n >= expected {
                     return Ok(order);
                 }
-                let missing = (online | bit) & !self.arrived.load(SeqCst);
+                let missing = expected_set.difference(&self.arrived.load());
                 self.timed_out.store(true, SeqCst);
                 let outcome = self.snapshot(generation);
                 self.leave(cpu, clock.now_us());
@@ -362,10 +354,10 @@ impl Rendezvous {
         }
         self.timed_out.store(true, SeqCst);
         let holder = self.executing.load(SeqCst);
-        let pending = self.arrived.load(SeqCst) & !self.finished.load(SeqCst);
-        let mut missing = self.cpus_where(pending, |p| p == holder);
-        if missing == 0 {
-            missing = self.cpus_where(pending, |p| p < order.position);
+        let pending = self.arrived.load().difference(&self.finished.load());
+        let mut missing = self.cpus_where(&pending, |p| p == holder);
+        if missing.is_empty() {
+            missing = self.cpus_where(&pending, |p| p < order.position);
         }
         Err(Timeout {
             phase: Phase::Turn,
@@ -380,7 +372,7 @@ impl Rendezvous {
             self.worst
                 .fetch_max(pack_worst(severity, order.cpu), SeqCst);
         }
-        self.finished.fetch_or(1u64 << order.cpu, SeqCst);
+        self.finished.insert(order.cpu);
         // fetch_max, not increment: a CPU that timed out waiting for its turn
         // still reports, and a late report from the stuck one changes nothing.
         self.executing.fetch_max(order.position + 1, SeqCst);
@@ -411,24 +403,22 @@ impl Rendezvous {
         clock: &impl Clock,
         timeout_us: u64,
     ) -> Result<Outcome, Timeout> {
-        if self.finished.load(SeqCst) & (1u64 << order.cpu) == 0 {
+        if !self.finished.contains(order.cpu) {
             self.report(order, Severity::NoError);
         }
         let deadline = clock.now_us().saturating_add(timeout_us);
         if order.is_monarch() {
             let n = callin(self.ctrl.load(SeqCst));
-            let all = wait_until(clock, deadline, || {
-                self.finished.load(SeqCst).count_ones() >= n
-            });
+            let all = wait_until(clock, deadline, || self.finished.load().count() >= n);
             let missing = if all {
-                0
+                CpuSet::EMPTY
             } else {
                 self.timed_out.store(true, SeqCst);
-                self.arrived.load(SeqCst) & !self.finished.load(SeqCst)
+                self.arrived.load().difference(&self.finished.load())
             };
             self.decision_worst.store(self.worst.load(SeqCst), SeqCst);
             self.decision_nwo.store(self.nwo.load(SeqCst) != 0, SeqCst);
-            self.decision_missing.store(missing, SeqCst);
+            self.decision_missing.store(&missing);
             self.released.store(order.generation, SeqCst);
             return self.decision(order.generation);
         }
@@ -440,7 +430,7 @@ impl Rendezvous {
         self.timed_out.store(true, SeqCst);
         Err(Timeout {
             phase: Phase::Release,
-            missing: self.cpus_where(self.arrived.load(SeqCst), |p| p == 1),
+            missing: self.cpus_where(&self.arrived.load(), |p| p == 1),
             outcome: self.snapshot(order.generation),
         })
     }
@@ -448,17 +438,17 @@ impl Rendezvous {
     /// The Monarch's published decision for `generation`.
     fn decision(&self, generation: u64) -> Result<Outcome, Timeout> {
         let (worst, worst_cpu) = unpack_worst(self.decision_worst.load(SeqCst));
-        let participants = self.arrived.load(SeqCst);
+        let participants = self.arrived.load();
         let outcome = Outcome {
             generation,
             worst,
             worst_cpu,
             global_no_way_out: self.decision_nwo.load(SeqCst),
             participants,
-            monarch: self.monarch(participants),
+            monarch: self.monarch(&participants),
         };
-        match self.decision_missing.load(SeqCst) {
-            0 => Ok(outcome),
+        match self.decision_missing.load() {
+            missing if missing.is_empty() => Ok(outcome),
             missing => Err(Timeout {
                 phase: Phase::Finish,
                 missing,
@@ -470,43 +460,34 @@ impl Rendezvous {
     /// What is known so far, for timeouts before a decision exists.
     fn snapshot(&self, generation: u64) -> Outcome {
         let (worst, worst_cpu) = unpack_worst(self.worst.load(SeqCst));
-        let participants = self.arrived.load(SeqCst);
+        let participants = self.arrived.load();
         Outcome {
             generation,
             worst,
             worst_cpu,
             global_no_way_out: self.nwo.load(SeqCst) != 0,
             participants,
-            monarch: self.monarch(participants),
+            monarch: self.monarch(&participants),
         }
     }
 
-    fn monarch(&self, participants: CpuMask) -> Option<u32> {
-        match self.cpus_where(participants, |p| p == 1) {
-            0 => None,
-            m => Some(m.trailing_zeros()),
-        }
+    fn monarch(&self, participants: &CpuSet) -> Option<u32> {
+        self.cpus_where(participants, |p| p == 1).first()
     }
 
     /// CPUs of `among` whose arrival position satisfies `pred`.
-    fn cpus_where(&self, among: CpuMask, pred: impl Fn(u32) -> bool) -> CpuMask {
-        let mut out = 0;
-        let mut rest = among;
-        while rest != 0 {
-            let cpu = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            if pred(self.cpu_position[cpu].load(SeqCst)) {
-                out |= 1u64 << cpu;
-            }
-        }
-        out
+    fn cpus_where(&self, among: &CpuSet, pred: impl Fn(u32) -> bool) -> CpuSet {
+        among
+            .iter()
+            .filter(|&cpu| pred(self.cpu_position[cpu as usize].load(SeqCst)))
+            .collect()
     }
 
     /// Counts this CPU out; the last one out resets the state and opens the
     /// gate for the next generation, so no reset can race with a participant.
     fn leave(&self, cpu: u32, now_us: u64) {
         self.exit_us[cpu as usize].store(now_us, SeqCst);
-        self.left_mask.fetch_or(1u64 << cpu, SeqCst);
+        self.left.insert(cpu);
         let prev = self.ctrl.fetch_add(LEFT_ONE, SeqCst);
         if left(prev) + 1 >= callin(prev) {
             self.reopen();
@@ -514,28 +495,26 @@ impl Rendezvous {
     }
 
     fn reopen(&self) {
-        let participants = self.arrived.load(SeqCst);
+        let participants = self.arrived.load();
         let mut first = u64::MAX;
         let mut last = 0;
-        let mut rest = participants;
-        while rest != 0 {
-            let cpu = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
+        for cpu in participants.iter() {
+            let cpu = cpu as usize;
             first = first.min(self.arrival_us[cpu].load(SeqCst));
             last = last.max(self.exit_us[cpu].load(SeqCst));
         }
         let duration = last.saturating_sub(first);
         self.last_duration_us.store(duration, SeqCst);
         self.max_duration_us.fetch_max(duration, SeqCst);
-        self.last_participants.store(participants, SeqCst);
+        self.last_participants.store(&participants);
         self.completed.fetch_add(1, SeqCst);
         if self.timed_out.swap(false, SeqCst) {
             self.timeouts.fetch_add(1, SeqCst);
         }
 
-        self.arrived.store(0, SeqCst);
-        self.finished.store(0, SeqCst);
-        self.left_mask.store(0, SeqCst);
+        self.arrived.clear();
+        self.finished.clear();
+        self.left.clear();
         self.nwo.store(0, SeqCst);
         self.worst.store(0, SeqCst);
         self.executing.store(1, SeqCst);
@@ -561,7 +540,7 @@ impl Rendezvous {
     }
 
     fn took_part(&self, cpu: u32) -> bool {
-        cpu_bit(cpu).is_some_and(|b| self.last_participants.load(SeqCst) & b != 0)
+        self.last_participants.contains(cpu)
     }
 
     /// First arrival to last exit of the last completed rendezvous.
@@ -575,7 +554,7 @@ impl Rendezvous {
             timed_out: self.timeouts.load(SeqCst),
             last_duration_us: self.last_duration_us.load(SeqCst),
             max_duration_us: self.max_duration_us.load(SeqCst),
-            last_participants: self.last_participants.load(SeqCst),
+            last_participants: self.last_participants.load(),
         }
     }
 }
@@ -604,12 +583,8 @@ mod tests {
 
     const LONG: u64 = 10_000_000;
 
-    fn mask(n: u32) -> CpuMask {
-        if n >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << n) - 1
-        }
+    fn mask(n: u32) -> CpuSet {
+        CpuSet::first_n(n as usize)
     }
 
     fn xorshift(s: &mut u64) -> u64 {
@@ -642,7 +617,7 @@ mod tests {
                     for _ in 0..rounds {
                         let severity = Severity::from_u8((xorshift(&mut seed) % 8) as u8).unwrap();
                         let nwo = xorshift(&mut seed).is_multiple_of(16);
-                        let order = rv.start(cpu, mask(cpus), nwo, clock, LONG).unwrap();
+                        let order = rv.start(cpu, &mask(cpus), nwo, clock, LONG).unwrap();
                         rv.wait_turn(&order, clock, LONG).unwrap();
                         scans
                             .lock()
@@ -745,7 +720,7 @@ mod tests {
                     let (rv, clock) = (&rv, &clock);
                     s.spawn(move || {
                         let t = clock.now_us();
-                        let r = rv.start(cpu, online, cpu == 1, clock, timeout);
+                        let r = rv.start(cpu, &online, cpu == 1, clock, timeout);
                         (r, clock.now_us() - t)
                     })
                 })
@@ -755,7 +730,7 @@ mod tests {
         for (r, took) in results {
             let t = r.unwrap_err();
             assert_eq!(t.phase, Phase::Arrive);
-            assert_eq!(t.missing, 1 << 3);
+            assert_eq!(t.missing, CpuSet::single(3));
             assert_eq!(t.outcome.participants, mask(3));
             assert!(t.outcome.global_no_way_out);
             assert!(took < timeout + 2_000_000, "took {took} us");
@@ -767,7 +742,7 @@ mod tests {
             for cpu in 0..3 {
                 let (rv, clock) = (&rv, &clock);
                 s.spawn(move || {
-                    let o = rv.start(cpu, mask(3), false, clock, LONG).unwrap();
+                    let o = rv.start(cpu, &mask(3), false, clock, LONG).unwrap();
                     assert_eq!(o.generation(), 2);
                     rv.wait_turn(&o, clock, LONG).unwrap();
                     rv.report(&o, Severity::Some);
@@ -797,7 +772,7 @@ mod tests {
                     // Stagger arrivals so the stuck CPU is in the middle.
                     std::thread::sleep(Duration::from_millis(10 * cpu as u64));
                     let t0 = clock.now_us();
-                    let o = rv.start(cpu, online, false, clock, LONG).unwrap();
+                    let o = rv.start(cpu, &online, false, clock, LONG).unwrap();
                     all_in.wait();
                     if cpu == stuck {
                         std::thread::sleep(Duration::from_micros(finish * 4));
@@ -812,7 +787,7 @@ mod tests {
                         Err(t) => {
                             assert!(stuck_before_me);
                             assert_eq!(t.phase, Phase::Turn);
-                            assert_eq!(t.missing, 1 << stuck);
+                            assert_eq!(t.missing, CpuSet::single(stuck));
                         }
                     }
                     rv.report(&o, Severity::Some);
@@ -820,7 +795,7 @@ mod tests {
                     let wait = if o.is_monarch() { finish } else { 2 * finish };
                     let t = rv.end(o, clock, wait).unwrap_err();
                     assert!(matches!(t.phase, Phase::Finish | Phase::Release));
-                    assert_eq!(t.missing, 1 << stuck);
+                    assert_eq!(t.missing, CpuSet::single(stuck));
                     assert!(clock.now_us() - t0 < turn + 2 * finish + 2_000_000);
                 });
             }
@@ -828,7 +803,7 @@ mod tests {
         // The stuck CPU's late report is not part of the published decision.
         let late = stuck_done.into_inner().unwrap().unwrap();
         if let Err(t) = late {
-            assert_eq!(t.missing, 1 << stuck);
+            assert_eq!(t.missing, CpuSet::single(stuck));
             assert!(t.outcome.worst < Severity::Panic);
         }
         let stats = rv.stats();
@@ -838,7 +813,7 @@ mod tests {
             for cpu in 0..4 {
                 let (rv, clock) = (&rv, &clock);
                 s.spawn(move || {
-                    let o = rv.start(cpu, online, false, clock, LONG).unwrap();
+                    let o = rv.start(cpu, &online, false, clock, LONG).unwrap();
                     rv.wait_turn(&o, clock, LONG).unwrap();
                     rv.report(&o, Severity::NoError);
                     let out = rv.end(o, clock, LONG).unwrap();
@@ -857,7 +832,7 @@ mod tests {
         let slow = {
             let (rv, clock, slow_left_at) = (rv.clone(), clock.clone(), slow_left_at.clone());
             std::thread::spawn(move || {
-                let o = rv.start(1, online, false, &*clock, LONG).unwrap();
+                let o = rv.start(1, &online, false, &*clock, LONG).unwrap();
                 rv.wait_turn(&o, &*clock, LONG).unwrap();
                 rv.report(&o, Severity::NoError);
                 let first = rv.finish(&o, &*clock, LONG).unwrap();
@@ -865,18 +840,18 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(100));
                 slow_left_at.store(clock.now_us(), SeqCst);
                 rv.leave(1, clock.now_us());
-                let o = rv.start(1, online, false, &*clock, LONG).unwrap();
+                let o = rv.start(1, &online, false, &*clock, LONG).unwrap();
                 rv.wait_turn(&o, &*clock, LONG).unwrap();
                 rv.report(&o, Severity::NoError);
                 (first, rv.end(o, &*clock, LONG).unwrap())
             })
         };
-        let o = rv.start(0, online, true, &*clock, LONG).unwrap();
+        let o = rv.start(0, &online, true, &*clock, LONG).unwrap();
         rv.wait_turn(&o, &*clock, LONG).unwrap();
         rv.report(&o, Severity::Panic);
         let first = rv.end(o, &*clock, LONG).unwrap();
         // Second #MC right away.
-        let o = rv.start(0, online, false, &*clock, LONG).unwrap();
+        let o = rv.start(0, &online, false, &*clock, LONG).unwrap();
         let entered_at = clock.now_us();
         assert!(entered_at >= slow_left_at.load(SeqCst) && slow_left_at.load(SeqCst) > 0);
         assert_eq!(o.generation(), first.generation + 1);
@@ -902,28 +877,30 @@ mod tests {
         let online = mask(2);
         let lingerer = std::thread::scope(|s| {
             let h = s.spawn(|| {
-                let o = rv.start(1, online, false, &clock, LONG).unwrap();
+                let o = rv.start(1, &online, false, &clock, LONG).unwrap();
                 rv.report(&o, Severity::NoError);
                 rv.finish(&o, &clock, LONG).unwrap();
                 o
             });
-            let o = rv.start(0, online, false, &clock, LONG).unwrap();
+            let o = rv.start(0, &online, false, &clock, LONG).unwrap();
             rv.end(o, &clock, LONG).unwrap();
             h.join().unwrap()
         });
-        let t = rv.start(0, online, false, &clock, 20_000).unwrap_err();
-        assert_eq!((t.phase, t.missing), (Phase::Gate, 1 << 1));
+        let t = rv.start(0, &online, false, &clock, 20_000).unwrap_err();
+        assert_eq!((t.phase, t.missing), (Phase::Gate, CpuSet::single(1)));
         rv.leave(lingerer.cpu(), clock.now_us());
         // Now open: CPU 0 alone times out on call-in instead, naming CPU 1.
-        let t = rv.start(0, online, false, &clock, 20_000).unwrap_err();
-        assert_eq!((t.phase, t.missing), (Phase::Arrive, 1 << 1));
+        let t = rv.start(0, &online, false, &clock, 20_000).unwrap_err();
+        assert_eq!((t.phase, t.missing), (Phase::Arrive, CpuSet::single(1)));
         assert_eq!(rv.generation(), 3);
     }
 
     #[test]
     fn bad_cpu_is_refused() {
         let rv = Rendezvous::new();
-        let t = rv.start(64, 1, false, &clock(), 1000).unwrap_err();
+        let t = rv
+            .start(64, &CpuSet::single(0), false, &clock(), 1000)
+            .unwrap_err();
         assert_eq!(t.phase, Phase::BadCpu);
         assert_eq!(rv.generation(), 1);
     }

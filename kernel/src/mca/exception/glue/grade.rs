@@ -1,8 +1,8 @@
 //! The glue between records and the severity table in the kernel: the
 //! context of the interrupted code and the vendor, for #MC and for polling.
 
-use super::record::{MceRecord, Severity};
-use super::severity::{self, Context, GradeInput};
+use crate::mca::exception::severity::{self, Context, GradeInput};
+use crate::mca::record::{MceRecord, Severity};
 
 /// The context of the interrupted code, from its CS and whether its RIP has
 /// a machine-check fixup (recoverable copy routines).
@@ -35,7 +35,7 @@ pub fn grade_exception(rec: &MceRecord, ctx: Context) -> (severity::Grade, Optio
 }
 
 /// The message of rule `index` in `vendor`'s table.
-pub fn rule_message(vendor: super::record::CpuVendor, index: usize) -> Option<&'static str> {
+pub fn rule_message(vendor: crate::mca::record::CpuVendor, index: usize) -> Option<&'static str> {
     severity::rules_for(vendor).get(index).map(|r| r.msg)
 }
 

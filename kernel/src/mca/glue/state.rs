@@ -2,13 +2,13 @@
 //! record rings, each CPU's MCA identity, the tunables that exception
 //! context reads (atomics, so #MC never takes a lock), and counters.
 
-use super::banks::McgCap;
-use super::overlay::{BankOverlay, OverlayMsr};
-use super::record::{CpuVendor, MceRecord, Source};
-use super::ring::PerCpuRings;
 use crate::arch::x86_64::msr::HwMsr;
-use crate::arch::x86_64::percpu::MAX_CPUS;
 use crate::arch::x86_64::tsc;
+use crate::cpuset::{AtomicCpuSet, MAX_CPUS};
+use crate::mca::banks::McgCap;
+use crate::mca::inject::overlay::{BankOverlay, OverlayMsr};
+use crate::mca::log::ring::PerCpuRings;
+use crate::mca::record::{CpuVendor, MceRecord, Source};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use spin::Once;
 
@@ -94,7 +94,7 @@ pub fn ignored_banks(cpu: usize) -> u64 {
 /// CPUs inside the #MC handler that have not finished logging their banks.
 /// The panic path waits (bounded) for them, so a CPU that decides to panic
 /// first cannot stop another before its records are in the ring.
-pub static SCANNING: AtomicU64 = AtomicU64::new(0);
+pub static SCANNING: AtomicCpuSet = AtomicCpuSet::new();
 
 /// Banks holding an error whose reporting was not enabled, cleared by #MC
 /// without a record.

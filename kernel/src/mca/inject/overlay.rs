@@ -7,8 +7,8 @@
 //! #MC path reads it without locks. Clearing the bank's status (what the
 //! handler does after logging) ends the overlay.
 
-use super::msr::Msr;
-use super::regs;
+use crate::mca::msr::Msr;
+use crate::mca::regs;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 /// The injected values of one CPU.

@@ -1,0 +1,7 @@
+//! Kernel side shared by every machine-check concern: the per-CPU state and
+//! counters (`state`), per-CPU bring-up (`init`) and taking a CPU out of
+//! service (`offline`).
+
+pub mod init;
+pub mod offline;
+pub mod state;

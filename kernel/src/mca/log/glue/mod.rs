@@ -1,0 +1,3 @@
+//! Kernel side of the record log: the consumer (normal context).
+
+pub mod consumer;

@@ -1,0 +1,88 @@
+//! Intel: the severity table for SER-capable and older CPUs (also used for
+//! unknown vendors), in the order Linux's `mce/severity.c` tries them, and
+//! Intel's quirks. Facts from the Intel SDM vol. 3B §16.6 (UCR error
+//! classification) and Linux's severity table; the wording is mcelog's and
+//! Linux's, so panic messages match theirs.
+
+use super::quirks::{Action, Quirk};
+use crate::mca::exception::severity::{Contexts, Rule};
+use crate::mca::record::{CpuVendor, Severity};
+use crate::mca::regs::{mcg_status, status};
+
+/// MCA error codes of known recoverable errors (SDM vol. 3B, 16.6.3). Bit 12
+/// ("corrected filtering") is ignored when comparing, as Linux does.
+pub mod mcacod {
+    /// Compare the whole code except bit 12.
+    pub const MASK: u64 = 0xefff;
+    /// Memory scrubbing, 0xC0-0xCF (low four bits are the channel).
+    pub const SCRUB_MASK: u64 = 0xeff0;
+    pub const SCRUB: u64 = 0x00c0;
+    /// Last-level-cache explicit writeback.
+    pub const L3WB: u64 = 0x017a;
+    /// Data load.
+    pub const DATA: u64 = 0x0134;
+    /// Instruction fetch.
+    pub const INSTR: u64 = 0x0150;
+}
+
+use mcacod::{DATA, INSTR, L3WB, MASK as MCACOD, SCRUB, SCRUB_MASK};
+use status::{ADDRV, AR, EN, MISCV, OVER, PCC, S, UC, VAL};
+use Severity::{
+    ActionOptional as AO, ActionRequired as AR_SEV, Deferred, Keep, NoError, Panic, Some as SOME,
+    Uncorrected,
+};
+
+const UC_S: u64 = UC | S;
+const UC_AR: u64 = UC | AR;
+const UC_SAR: u64 = UC | S | AR;
+/// The address is usable for recovery only when both ADDR and MISC are valid.
+const ADDR: u64 = ADDRV | MISCV;
+const RIPV: u64 = mcg_status::RIPV;
+const EIPV: u64 = mcg_status::EIPV;
+/// Conditions shared by the SRAR rules: signaled, action required, no overflow, address known.
+const SRAR: u64 = OVER | UC_SAR | ADDR | MCACOD;
+
+#[rustfmt::skip]
+pub static RULES: [Rule; 25] = [
+    Rule::new(NoError, "Invalid").clear(VAL),
+    Rule::new(NoError, "Not enabled").excp().clear(EN),
+    Rule::new(Panic, "Processor context corrupt").set(PCC),
+    Rule::new(Panic, "Neither restart nor error IP").excp().mcg(RIPV | EIPV, 0),
+    Rule::new(Panic, "In kernel and no restart IP").excp().ctx(Contexts::ANY_KERNEL).mcg(RIPV, 0),
+    // A CE seen in #MC is left in the bank for the poller or CMCI to log.
+    Rule::new(Keep, "Corrected error").noser().excp().clear(UC),
+    Rule::new(SOME, "Corrected error").poll().clear(UC),
+    // Known action-optional codes, whether signaled by #MC or found by CMCI.
+    Rule::new(AO, "Action optional: memory scrubbing error").ser().masked(UC_AR | SCRUB_MASK, UC | SCRUB),
+    Rule::new(AO, "Action optional: last level cache writeback error").ser().masked(UC_AR | MCACOD, UC | L3WB),
+    // UCNA: OVER does not matter, nothing was signaled.
+    Rule::new(Deferred, "Uncorrected no action required").ser().masked(UC_SAR, UC),
+    Rule::new(Panic, "Illegal combination (UCNA with AR=1)").ser().masked(OVER | UC_SAR, UC | AR),
+    Rule::new(Keep, "Non signaled machine check").ser().clear(S),
+    Rule::new(Panic, "Action required with lost events").ser().set(OVER | UC_SAR),
+    // Broadcast SRAR seen by a CPU that did not consume the poison: it can restart.
+    Rule::new(Keep, "Action required but unaffected thread is continuable").ser().masked(OVER | UC_SAR | ADDR, UC_SAR | ADDR).mcg(RIPV | EIPV, RIPV),
+    Rule::new(AR_SEV, "Action required: data load in error recoverable area of kernel").ser().masked(SRAR, UC_SAR | ADDR | DATA).ctx(Contexts::KERNEL_RECOVERABLE),
+    Rule::new(AR_SEV, "Action required: data load error in a user process").ser().masked(SRAR, UC_SAR | ADDR | DATA).ctx(Contexts::USER),
+    Rule::new(AR_SEV, "Action required: instruction fetch error in a user process").ser().masked(SRAR, UC_SAR | ADDR | INSTR).ctx(Contexts::USER),
+    Rule::new(Panic, "Data load in unrecoverable area of kernel").ser().masked(SRAR, UC_SAR | ADDR | DATA).ctx(Contexts::KERNEL),
+    // Fixups cover data accesses only; poisoned kernel text cannot be recovered.
+    Rule::new(Panic, "Instruction fetch error in kernel").ser().masked(SRAR, UC_SAR | ADDR | INSTR).ctx(Contexts::ANY_KERNEL),
+    Rule::new(Panic, "Action required: unknown MCACOD").ser().masked(OVER | UC_SAR, UC_SAR),
+    Rule::new(SOME, "Action optional: unknown MCACOD").ser().masked(OVER | UC_SAR, UC_S),
+    Rule::new(SOME, "Action optional with lost events").ser().masked(OVER | UC_SAR, OVER | UC_S),
+    Rule::new(Panic, "Overflowed uncorrected").set(OVER | UC),
+    // Without SER_P nothing promises the error was contained (REFERENCE.md).
+    Rule::new(Panic, "Uncorrected error without software error recovery").noser().excp().set(UC),
+    // Left over: a UC found by polling on a CPU without SER_P (e.g. at boot). Log it.
+    Rule::new(Uncorrected, "Uncorrected").set(UC),
+];
+
+/// Intel's quirks (Linux `__mcheck_cpu_apply_quirks`).
+pub static QUIRKS: &[Quirk] = &[Quirk {
+    vendor: CpuVendor::Intel,
+    family: 6,
+    models: (0, 0x19),
+    action: Action::SkipBankCtl { bank: 0 },
+    why: "P6-era bank 0 MCi_CTL must not be written by the OS (firmware owns it)",
+}];
