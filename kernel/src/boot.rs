@@ -59,7 +59,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let Some((heap_phys, heap_len)) = heap_region(boot_info) else {
         qemu::halt_forever();
     };
-    crate::mm::heap::init(offset + heap_phys, heap_len);
+    crate::mm::glue::heap::init(offset + heap_phys, heap_len);
 
     let framebuffer = match boot_info.framebuffer.take() {
         Some(fb) => {
@@ -78,6 +78,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     tsc::calibrate();
 
     let bsp_tss = gdt::init_cpu();
+    register_vectors();
     idt::load();
     let max_phys = boot_info
         .memory_regions
@@ -96,7 +97,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     info!(
         "rasos {} booting on {} family {:#x} model {:#x} stepping {} (hypervisor: {})",
         env!("CARGO_PKG_VERSION"),
-        cpu.vendor.mcelog_name(),
+        crate::mca::record::CpuVendor::from_cpuid_vendor(&cpu.vendor_id).mcelog_name(),
         cpu.family,
         cpu.model,
         cpu.stepping,
@@ -147,7 +148,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     );
     CONFIG.call_once(|| Mutex::new(config.clone()));
     crate::smp::mark_online(0, bsp_apic);
-    if let Some(t) = crate::arch::x86_64::rtc::unix_now() {
+    if let Some(t) = rtc_unix_now() {
         crate::firmware::apei::BOOT_UNIX.store(t as u32, core::sync::atomic::Ordering::SeqCst);
         info!("rtc: {t} seconds since the epoch");
     }
@@ -198,4 +199,32 @@ fn ramdisk_text(boot_info: &BootInfo) -> alloc::string::String {
     let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, len) };
     let text = core::str::from_utf8(bytes).unwrap_or("");
     alloc::string::String::from(text.trim_matches(char::from(0)).trim())
+}
+
+/// Every layer that owns a vector registers its handler before the IDT is
+/// built (arch/ dispatches and calls no one above it).
+fn register_vectors() {
+    crate::trap::register();
+    crate::nmi::register();
+    crate::mca::exception::glue::handler::register();
+    crate::mca::corrected::glue::poll::register();
+    crate::mca::inject::glue::injector::register();
+    crate::mca::log::glue::consumer::register();
+    crate::smp::register();
+    crate::task::scheduler::register();
+}
+
+/// Seconds since the Unix epoch from the RTC.
+fn rtc_unix_now() -> Option<u64> {
+    let t = crate::arch::x86_64::rtc::read()?;
+    let dt = crate::apei::cper::DateTime {
+        year: t.year,
+        month: t.month,
+        day: t.day,
+        hour: t.hour,
+        minute: t.minute,
+        second: t.second,
+        precise: false,
+    };
+    u64::try_from(dt.to_unix()).ok()
 }

@@ -22,6 +22,11 @@ pub fn stopped() -> CpuSet {
     STOPPED.load()
 }
 
+/// Makes this the NMI handler (before the first IDT load).
+pub fn register() {
+    crate::arch::x86_64::idt::set_nmi(handle);
+}
+
 pub fn handle(frame: &mut InterruptStackFrame) {
     if STOP.load(Ordering::SeqCst) {
         STOPPED.insert(crate::arch::x86_64::percpu::current().index);

@@ -368,6 +368,11 @@ fn post(
 }
 
 /// The CALL vector's handler: runs this CPU's posted function, if any.
+/// Takes the cross-CPU call vector (before the first IDT load).
+pub fn register() {
+    idt::set_handler(idt::vector::CALL, |_| call_interrupt(), idt::Eoi::After);
+}
+
 pub fn call_interrupt() {
     run_posted(&MAILBOXES[percpu::current().index as usize]);
 }

@@ -23,6 +23,15 @@ impl CpuVendor {
         }
     }
 
+    /// From the CPUID leaf 0 vendor string.
+    pub fn from_cpuid_vendor(id: &[u8; 12]) -> Self {
+        match id {
+            b"GenuineIntel" => CpuVendor::Intel,
+            b"AuthenticAMD" | b"HygonGenuine" => CpuVendor::Amd,
+            _ => CpuVendor::Other,
+        }
+    }
+
     pub const fn from_linux_id(id: u8) -> Self {
         match id {
             0 => CpuVendor::Intel,

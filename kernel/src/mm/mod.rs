@@ -1,6 +1,8 @@
 //! Memory: the physical frame allocator (which also keeps poisoned and
-//! offlined pages out of circulation for good) and the kernel heap.
+//! offlined pages out of circulation for good) and, in `glue/`, the kernel
+//! heap.
 
 pub mod frame;
+
 #[cfg(target_os = "none")]
-pub mod heap;
+pub mod glue;

@@ -181,6 +181,15 @@ extern "C" {
 }
 
 /// The timer vector's entry (for the IDT).
+/// Points the tick and the system-call gate (`int 0x80`, callable from
+/// ring 3) at this file's assembly entries, which save every register so
+/// they can switch tasks. Before the first IDT load.
+pub fn register() {
+    use crate::arch::x86_64::idt::{self, vector};
+    idt::set_raw_entry(vector::TIMER, timer_entry(), false);
+    idt::set_raw_entry(vector::SYSCALL, syscall_entry(), true);
+}
+
 pub fn timer_entry() -> u64 {
     rasos_trap_timer as *const () as u64
 }

@@ -1,7 +1,6 @@
 //! CPU identification through CPUID: vendor, family/model/stepping, the
 //! machine-check feature bits and whether we run under a hypervisor.
 
-use crate::mca::record::CpuVendor;
 use core::arch::x86_64::{__cpuid, __cpuid_count, CpuidResult};
 
 pub fn cpuid(leaf: u32) -> CpuidResult {
@@ -16,7 +15,8 @@ pub fn cpuid_count(leaf: u32, sub: u32) -> CpuidResult {
 /// What CPUID says about this CPU, as far as this kernel cares.
 #[derive(Clone, Copy, Debug)]
 pub struct CpuInfo {
-    pub vendor: CpuVendor,
+    /// The CPUID leaf 0 vendor string, e.g. "GenuineIntel".
+    pub vendor_id: [u8; 12],
     /// CPUID.1:EAX, the family/model/stepping signature.
     pub signature: u32,
     pub family: u32,
@@ -45,11 +45,6 @@ impl CpuInfo {
         id[..4].copy_from_slice(&v.ebx.to_le_bytes());
         id[4..8].copy_from_slice(&v.edx.to_le_bytes());
         id[8..].copy_from_slice(&v.ecx.to_le_bytes());
-        let vendor = match &id {
-            b"GenuineIntel" => CpuVendor::Intel,
-            b"AuthenticAMD" | b"HygonGenuine" => CpuVendor::Amd,
-            _ => CpuVendor::Other,
-        };
         let l1 = cpuid(1);
         let (family, model) = family_model(l1.eax);
         let hypervisor = l1.ecx & (1 << 31) != 0;
@@ -63,7 +58,7 @@ impl CpuInfo {
         let max_ext = cpuid(0x8000_0000).eax;
         let invariant_tsc = max_ext >= 0x8000_0007 && cpuid(0x8000_0007).edx & (1 << 8) != 0;
         CpuInfo {
-            vendor,
+            vendor_id: id,
             signature: l1.eax,
             family,
             model,

@@ -1,16 +1,20 @@
-//! The interrupt descriptor table, shared by all CPUs.
+//! The interrupt descriptor table, shared by all CPUs, and the dispatch of
+//! every vector to the layer that owns it.
 //!
-//! Every CPU exception has a handler: the ones the kernel expects (#MC, NMI)
-//! go to their subsystems on their own IST stacks; every other exception is a
-//! kernel bug, so its handler prints the frame and panics (which, under QEMU,
-//! ends the run with the failure code) -- unless it came from user mode: then
-//! the task is killed and the kernel goes on.
+//! arch/ calls nothing above it: the layers that own a vector register
+//! their handlers at boot (the machine-check handler, the NMI users, the
+//! CMCI and IPI vectors, the fault policy with its page-fault fixups) and the
+//! entry stubs here look them up. The tick and the system-call gate are raw
+//! entries: the task scheduler's assembly saves every register itself, so
+//! its address goes straight into the IDT ([`set_raw_entry`], before the
+//! first [`load`]).
 //!
-//! The timer and the system-call gate (`int 0x80`, callable from ring 3) go
-//! to the task scheduler's assembly entry, which saves every register so it
-//! can switch tasks.
+//! An exception nobody registered a handler for panics with its name; an
+//! interrupt on an unregistered vector is counted ([`unclaimed`]) and
+//! acknowledged.
 
 use super::gdt;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Once;
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
@@ -38,9 +42,97 @@ pub mod vector {
     pub const SPURIOUS: u8 = 0xFF;
 }
 
+/// A handler for #MC, NMI or an interrupt vector.
+pub type Handler = fn(&mut InterruptStackFrame);
+
+/// What the CPU reported for an exception other than #MC and NMI.
+#[derive(Clone, Copy, Debug)]
+pub struct Fault {
+    /// Mnemonic and name, e.g. "#GP general protection".
+    pub name: &'static str,
+    pub vector: u8,
+    pub error_code: Option<u64>,
+    /// CR2 for a page fault: the address that faulted.
+    pub address: Option<u64>,
+}
+
+impl Fault {
+    /// True when the exception came from user mode (CPL 3).
+    pub fn from_user(frame: &InterruptStackFrame) -> bool {
+        frame.code_segment.rpl() == PrivilegeLevel::Ring3
+    }
+}
+
+/// The policy for CPU exceptions. Returning resumes at `frame` (which the
+/// handler may have redirected, e.g. to a copy routine's fixup); a fault
+/// that cannot be survived panics or does not return.
+pub type FaultHandler = fn(&Fault, &mut InterruptStackFrame);
+
+/// When the local APIC is told the interrupt is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eoi {
+    /// Before the handler runs (it may run long, e.g. a whole rendezvous).
+    Before,
+    After,
+    /// Never (the spurious vector).
+    None,
+}
+
+static MACHINE_CHECK: Once<Handler> = Once::new();
+static NMI: Once<Handler> = Once::new();
+static FAULT: Once<FaultHandler> = Once::new();
+static VECTORS: [Once<(Handler, Eoi)>; 256] = [const { Once::new() }; 256];
+/// Raw entry addresses and whether ring 3 may call them (`int n`).
+static RAW: [Once<(u64, bool)>; 256] = [const { Once::new() }; 256];
+static BUILT: AtomicBool = AtomicBool::new(false);
+static UNCLAIMED: AtomicU64 = AtomicU64::new(0);
+
+/// Registers the #MC handler (runs on its own IST stack).
+pub fn set_machine_check(handler: Handler) {
+    MACHINE_CHECK.call_once(|| handler);
+}
+
+/// Registers the NMI handler (runs on its own IST stack).
+pub fn set_nmi(handler: Handler) {
+    NMI.call_once(|| handler);
+}
+
+/// Registers the policy for every other CPU exception.
+pub fn set_fault_handler(handler: FaultHandler) {
+    FAULT.call_once(|| handler);
+}
+
+/// Registers the handler of an interrupt vector (0x30 and up). One owner
+/// per vector: a second registration is ignored and returns false.
+pub fn set_handler(vector: u8, handler: Handler, eoi: Eoi) -> bool {
+    let mut mine = false;
+    VECTORS[vector as usize].call_once(|| {
+        mine = true;
+        (handler, eoi)
+    });
+    mine
+}
+
+/// Points `vector` straight at `entry` (an assembly stub ending in
+/// `iretq`); `user` lets ring 3 raise it with `int`. Only before the first
+/// [`load`]: the IDT is built once.
+pub fn set_raw_entry(vector: u8, entry: u64, user: bool) {
+    assert!(
+        !BUILT.load(Ordering::SeqCst),
+        "idt: raw entry set after the IDT was built"
+    );
+    RAW[vector as usize].call_once(|| (entry, user));
+}
+
+/// Interrupts that arrived on a vector nobody registered.
+pub fn unclaimed() -> u64 {
+    UNCLAIMED.load(Ordering::Relaxed)
+}
+
 static IDT: Once<InterruptDescriptorTable> = Once::new();
 
 fn build() -> InterruptDescriptorTable {
+    BUILT.store(true, Ordering::SeqCst);
     let mut idt = InterruptDescriptorTable::new();
     idt.divide_error.set_handler_fn(divide_error);
     idt.debug.set_handler_fn(debug);
@@ -81,19 +173,30 @@ fn build() -> InterruptDescriptorTable {
         idt.machine_check
             .set_handler_addr(VirtAddr::new(machine_check as *const () as u64))
             .set_stack_index(gdt::MACHINE_CHECK_IST);
-        // The task scheduler's entries save every register themselves and
-        // end in `iretq` (see task/scheduler.rs).
-        idt[vector::TIMER].set_handler_addr(VirtAddr::new(crate::task::scheduler::timer_entry()));
-        idt[vector::SYSCALL]
-            .set_handler_addr(VirtAddr::new(crate::task::scheduler::syscall_entry()))
-            .set_privilege_level(PrivilegeLevel::Ring3);
     }
-    idt[vector::WAKE].set_handler_fn(wake);
-    idt[vector::MCE_IPI].set_handler_fn(mce_ipi);
-    idt[vector::CMCI].set_handler_fn(cmci);
-    idt[vector::CALL].set_handler_fn(call);
-    idt[vector::APIC_ERROR].set_handler_fn(apic_error);
-    idt[vector::SPURIOUS].set_handler_fn(spurious);
+    for (v, raw) in RAW.iter().enumerate() {
+        if let Some(&(entry, user)) = raw.get() {
+            // SAFETY: the registrant promises an entry that saves what it
+            // uses and ends in `iretq` (see `set_raw_entry`).
+            let opts = unsafe { idt[v as u8].set_handler_addr(VirtAddr::new(entry)) };
+            if user {
+                opts.set_privilege_level(PrivilegeLevel::Ring3);
+            }
+        }
+    }
+    let stubs: [(u8, extern "x86-interrupt" fn(InterruptStackFrame)); 6] = [
+        (vector::WAKE, wake),
+        (vector::MCE_IPI, mce_ipi),
+        (vector::CMCI, cmci),
+        (vector::CALL, call),
+        (vector::APIC_ERROR, apic_error),
+        (vector::SPURIOUS, spurious),
+    ];
+    for (v, stub) in stubs {
+        if RAW[v as usize].get().is_none() {
+            idt[v].set_handler_fn(stub);
+        }
+    }
     for v in vector::PIC_BASE..vector::PIC_BASE + 16 {
         idt[v].set_handler_fn(legacy_pic_spurious);
     }
@@ -105,110 +208,132 @@ pub fn load() {
     IDT.call_once(build).load();
 }
 
-/// Prints an unexpected exception's frame and panics; from user mode, kills
-/// the task instead.
-fn fatal(name: &'static str, code: Option<u64>, frame: &InterruptStackFrame) -> ! {
-    if frame.code_segment.rpl() == PrivilegeLevel::Ring3 {
-        // Does not return when a task is current.
-        crate::task::user_fault(name, code.unwrap_or(0), frame);
+/// Hands an exception to the registered policy; without one, panics.
+fn fault(f: Fault, frame: &mut InterruptStackFrame) {
+    match FAULT.get() {
+        Some(handler) => handler(&f, frame),
+        None => panic!("unhandled CPU exception: {}", f.name),
     }
-    // No allocation here: the fault may have hit inside the heap's lock.
-    crate::error!(
-        "EXCEPTION: {} on cpu{} error code {:#x}\n  rip {:#018x} cs {:#06x} rflags {:#010x}\n  rsp {:#018x} ss {:#06x}",
-        name,
-        super::percpu::cpu_index_or_zero(),
-        code.unwrap_or(0),
-        frame.instruction_pointer.as_u64(),
-        frame.code_segment.0,
-        frame.cpu_flags.bits(),
-        frame.stack_pointer.as_u64(),
-        frame.stack_segment.0
-    );
-    panic!("unhandled CPU exception: {name}");
 }
 
 macro_rules! fault {
-    ($fn:ident, $name:expr) => {
-        extern "x86-interrupt" fn $fn(frame: InterruptStackFrame) {
-            fatal($name, None, &frame)
+    ($fn:ident, $name:expr, $vector:expr) => {
+        extern "x86-interrupt" fn $fn(mut frame: InterruptStackFrame) {
+            let f = Fault {
+                name: $name,
+                vector: $vector,
+                error_code: None,
+                address: None,
+            };
+            fault(f, &mut frame)
         }
     };
-    ($fn:ident, $name:expr, code) => {
-        extern "x86-interrupt" fn $fn(frame: InterruptStackFrame, code: u64) {
-            fatal($name, Some(code), &frame)
+    ($fn:ident, $name:expr, $vector:expr, code) => {
+        extern "x86-interrupt" fn $fn(mut frame: InterruptStackFrame, code: u64) {
+            let f = Fault {
+                name: $name,
+                vector: $vector,
+                error_code: Some(code),
+                address: None,
+            };
+            fault(f, &mut frame)
         }
     };
 }
 
-fault!(divide_error, "#DE divide error");
-fault!(debug, "#DB debug");
-fault!(breakpoint, "#BP breakpoint");
-fault!(overflow, "#OF overflow");
-fault!(bound_range, "#BR bound range exceeded");
-fault!(invalid_opcode, "#UD invalid opcode");
-fault!(device_not_available, "#NM device not available");
-fault!(invalid_tss, "#TS invalid TSS", code);
-fault!(segment_not_present, "#NP segment not present", code);
-fault!(stack_segment, "#SS stack-segment fault", code);
-fault!(general_protection, "#GP general protection", code);
-fault!(x87_fp, "#MF x87 floating point");
-fault!(alignment_check, "#AC alignment check", code);
-fault!(simd_fp, "#XM SIMD floating point");
-fault!(virtualization, "#VE virtualization");
-fault!(control_protection, "#CP control protection", code);
-fault!(hv_injection, "#HV hypervisor injection");
-fault!(vmm_communication, "#VC VMM communication", code);
-fault!(security, "#SX security", code);
+fault!(divide_error, "#DE divide error", 0);
+fault!(debug, "#DB debug", 1);
+fault!(breakpoint, "#BP breakpoint", 3);
+fault!(overflow, "#OF overflow", 4);
+fault!(bound_range, "#BR bound range exceeded", 5);
+fault!(invalid_opcode, "#UD invalid opcode", 6);
+fault!(device_not_available, "#NM device not available", 7);
+fault!(invalid_tss, "#TS invalid TSS", 10, code);
+fault!(segment_not_present, "#NP segment not present", 11, code);
+fault!(stack_segment, "#SS stack-segment fault", 12, code);
+fault!(general_protection, "#GP general protection", 13, code);
+fault!(x87_fp, "#MF x87 floating point", 16);
+fault!(alignment_check, "#AC alignment check", 17, code);
+fault!(simd_fp, "#XM SIMD floating point", 19);
+fault!(virtualization, "#VE virtualization", 20);
+fault!(control_protection, "#CP control protection", 21, code);
+fault!(hv_injection, "#HV hypervisor injection", 28);
+fault!(vmm_communication, "#VC VMM communication", 29, code);
+fault!(security, "#SX security", 30, code);
 
 extern "x86-interrupt" fn page_fault(mut frame: InterruptStackFrame, code: PageFaultErrorCode) {
-    let addr = Cr2::read_raw();
-    if frame.code_segment.rpl() == PrivilegeLevel::Ring3 {
-        crate::task::user_fault("#PF page fault", addr, &frame);
-    } else if crate::task::usercopy::page_fault_fixup(&mut frame) {
-        // A user page went away under copy_from_user: the copy fails.
-        return;
-    }
-    crate::error!("page fault at address {addr:#018x} ({code:?})");
-    fatal("#PF page fault", Some(code.bits()), &frame)
+    let f = Fault {
+        name: "#PF page fault",
+        vector: 14,
+        error_code: Some(code.bits()),
+        address: Some(Cr2::read_raw()),
+    };
+    fault(f, &mut frame)
 }
 
-extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, code: u64) -> ! {
-    fatal("#DF double fault", Some(code), &frame)
+extern "x86-interrupt" fn double_fault(mut frame: InterruptStackFrame, code: u64) -> ! {
+    let f = Fault {
+        name: "#DF double fault",
+        vector: 8,
+        error_code: Some(code),
+        address: None,
+    };
+    fault(f, &mut frame);
+    panic!("#DF double fault: cannot resume");
 }
 
 extern "x86-interrupt" fn nmi(mut frame: InterruptStackFrame) {
-    crate::nmi::handle(&mut frame);
+    match NMI.get() {
+        Some(handler) => handler(&mut frame),
+        None => {
+            UNCLAIMED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 extern "x86-interrupt" fn machine_check(mut frame: InterruptStackFrame) {
-    crate::mca::exception::glue::handler::machine_check(&mut frame);
+    match MACHINE_CHECK.get() {
+        Some(handler) => handler(&mut frame),
+        None => panic!("machine check before the handler was registered"),
+    }
 }
 
-extern "x86-interrupt" fn wake(_frame: InterruptStackFrame) {
-    super::apic::eoi();
+/// Runs the registered handler of `vector` with its end-of-interrupt rule.
+fn dispatch(vector: u8, frame: &mut InterruptStackFrame) {
+    match VECTORS[vector as usize].get() {
+        Some(&(handler, eoi)) => {
+            if eoi == Eoi::Before {
+                super::apic::eoi();
+            }
+            handler(frame);
+            if eoi == Eoi::After {
+                super::apic::eoi();
+            }
+        }
+        None => {
+            UNCLAIMED.fetch_add(1, Ordering::Relaxed);
+            if vector != vector::SPURIOUS {
+                super::apic::eoi();
+            }
+        }
+    }
 }
 
-extern "x86-interrupt" fn mce_ipi(mut frame: InterruptStackFrame) {
-    super::apic::eoi();
-    crate::mca::inject::glue::injector::enter_broadcast(&mut frame);
+macro_rules! stub {
+    ($fn:ident, $vector:expr) => {
+        extern "x86-interrupt" fn $fn(mut frame: InterruptStackFrame) {
+            dispatch($vector, &mut frame)
+        }
+    };
 }
 
-extern "x86-interrupt" fn cmci(_frame: InterruptStackFrame) {
-    crate::mca::corrected::glue::poll::cmci_interrupt();
-    super::apic::eoi();
-}
+stub!(wake, vector::WAKE);
+stub!(mce_ipi, vector::MCE_IPI);
+stub!(cmci, vector::CMCI);
+stub!(call, vector::CALL);
+stub!(apic_error, vector::APIC_ERROR);
 
-extern "x86-interrupt" fn call(_frame: InterruptStackFrame) {
-    crate::smp::call_interrupt();
-    super::apic::eoi();
-}
-
-extern "x86-interrupt" fn apic_error(_frame: InterruptStackFrame) {
-    let esr = super::apic::read_error();
-    crate::warn!("local APIC error, ESR {esr:#x}");
-    super::apic::eoi();
-}
-
+// The spurious vector needs no EOI and does nothing.
 extern "x86-interrupt" fn spurious(_frame: InterruptStackFrame) {}
 
 extern "x86-interrupt" fn legacy_pic_spurious(_frame: InterruptStackFrame) {}

@@ -1,9 +1,4 @@
-//! The real MSR instructions behind the [`Msr`] interface.
-
-use crate::mca::msr::Msr;
-
-/// MSR access on the CPU this code runs on.
-pub struct HwMsr;
+//! The RDMSR and WRMSR instructions.
 
 pub fn rdmsr(msr: u32) -> u64 {
     // SAFETY: callers only name MSRs that CPUID/MCG_CAP say exist; reading an
@@ -15,13 +10,4 @@ pub fn wrmsr(msr: u32, value: u64) {
     // SAFETY: callers only write machine-check, APIC and segment-base MSRs
     // this kernel owns, with values the SDM allows.
     unsafe { x86_64::registers::model_specific::Msr::new(msr).write(value) }
-}
-
-impl Msr for HwMsr {
-    fn read(&self, msr: u32) -> u64 {
-        rdmsr(msr)
-    }
-    fn write(&self, msr: u32, value: u64) {
-        wrmsr(msr, value)
-    }
 }

@@ -2,7 +2,6 @@
 //! timestamps (mcelog's TIME) and ERST record ids (seconds in the upper 32
 //! bits, as Linux makes them).
 
-use crate::apei::cper::DateTime;
 use x86_64::instructions::port::Port;
 
 fn cmos(reg: u8) -> u8 {
@@ -34,9 +33,19 @@ fn bcd(v: u8) -> u8 {
     (v & 0x0f) + (v >> 4) * 10
 }
 
-/// Seconds since the Unix epoch (UTC as the RTC keeps it), or None if the
-/// clock reads as nonsense.
-pub fn unix_now() -> Option<u64> {
+/// A calendar time as the RTC keeps it (UTC on the machines we care about).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RtcTime {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+}
+
+/// The current date and time, or None if the clock reads as nonsense.
+pub fn read() -> Option<RtcTime> {
     // Read until two reads agree outside an update cycle (bounded).
     let mut last = [0u8; 7];
     let mut ok = false;
@@ -63,17 +72,15 @@ pub fn unix_now() -> Option<u64> {
         h = (h % 12) + 12;
     }
     let century = if (19..=21).contains(&c) { c as u16 } else { 20 };
-    let dt = DateTime {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(RtcTime {
         year: century * 100 + y as u16,
         month: mo,
         day: d,
         hour: h,
         minute: mi,
         second: s,
-        precise: false,
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    u64::try_from(dt.to_unix()).ok()
+    })
 }

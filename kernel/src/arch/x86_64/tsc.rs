@@ -56,12 +56,3 @@ pub fn delay_us(us: u64) {
         core::hint::spin_loop();
     }
 }
-
-/// The TSC as a [`crate::time::Clock`].
-pub struct TscClock;
-
-impl crate::time::Clock for TscClock {
-    fn now_us(&self) -> u64 {
-        now_us()
-    }
-}

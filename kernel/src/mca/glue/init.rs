@@ -3,10 +3,10 @@
 //! enable MCG_CTL and every MCi_CTL, then set CR4.MCE.
 
 use crate::arch::x86_64::cpu::CpuInfo;
-use crate::arch::x86_64::msr::HwMsr;
 use crate::mca::banks::{self, McgCap};
+use crate::mca::glue::hw_msr::HwMsr;
 use crate::mca::msr::Msr;
-use crate::mca::record::Source;
+use crate::mca::record::{CpuVendor, Source};
 use crate::mca::regs;
 use crate::mca::{glue::state, vendor::quirks};
 use crate::{info, warn};
@@ -18,8 +18,9 @@ use x86_64::registers::control::{Cr4, Cr4Flags};
 /// says why) when the CPU has no machine-check architecture.
 pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
     let info = CpuInfo::read();
+    let vendor = CpuVendor::from_cpuid_vendor(&info.vendor_id);
     state::IDENTITY.call_once(|| state::Identity {
-        vendor: info.vendor,
+        vendor,
         signature: info.signature,
         family: info.family,
         model: info.model,
@@ -36,7 +37,7 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
     let slot = &state::CPUS[cpu];
     slot.mcgcap.store(cap.0, Ordering::SeqCst);
     slot.apic_id.store(apic_id, Ordering::SeqCst);
-    let quirks: Vec<_> = quirks::for_cpu(info.vendor, info.family, info.model).collect();
+    let quirks: Vec<_> = quirks::for_cpu(vendor, info.family, info.model).collect();
     let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), Source::Boot);
     let report = banks::init_banks(&msr, cap, &quirks, &template, |mut rec| {
         rec.severity = crate::mca::exception::glue::grade::grade_polled(&rec);
@@ -54,7 +55,7 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
     info!(
         "mce: cpu{cpu}: {}; {} {:#x}/{:#x}/{}; banks enabled {:#x}{}{}",
         cap,
-        info.vendor.mcelog_name(),
+        vendor.mcelog_name(),
         info.family,
         info.model,
         info.stepping,

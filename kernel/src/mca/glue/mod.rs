@@ -2,6 +2,7 @@
 //! counters (`state`), per-CPU bring-up (`init`) and taking a CPU out of
 //! service (`offline`).
 
+pub mod hw_msr;
 pub mod init;
 pub mod offline;
 pub mod state;

@@ -4,12 +4,12 @@
 //! the remaining CPUs then rediscover CMCI ownership and pick up the banks
 //! nobody owns any more.
 
-use crate::arch::x86_64::msr::HwMsr;
 use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::{apic, tsc};
 use crate::cpuset::AtomicCpuSet;
 use crate::mca::banks::BankList;
 use crate::mca::corrected::cmci::{self, BankSet};
+use crate::mca::glue::hw_msr::HwMsr;
 use crate::mca::glue::state;
 use crate::smp;
 use alloc::format;

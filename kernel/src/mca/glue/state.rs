@@ -2,10 +2,10 @@
 //! record rings, each CPU's MCA identity, the tunables that exception
 //! context reads (atomics, so #MC never takes a lock), and counters.
 
-use crate::arch::x86_64::msr::HwMsr;
 use crate::arch::x86_64::tsc;
 use crate::cpuset::{AtomicCpuSet, MAX_CPUS};
 use crate::mca::banks::McgCap;
+use crate::mca::glue::hw_msr::HwMsr;
 use crate::mca::inject::overlay::{BankOverlay, OverlayMsr};
 use crate::mca::log::ring::PerCpuRings;
 use crate::mca::record::{CpuVendor, MceRecord, Source};

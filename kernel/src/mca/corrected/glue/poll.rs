@@ -116,6 +116,12 @@ pub fn interval_us(cpu: usize) -> u64 {
 /// The CMCI interrupt: an owned bank holds a corrected error. The scan is
 /// the poller's (banks are cheap to read, and a CMCI raised in software on
 /// a machine without CMCI ownership must still find its error).
+/// Takes the CMCI vector (before the first IDT load).
+pub fn register() {
+    use crate::arch::x86_64::idt::{self, vector, Eoi};
+    idt::set_handler(vector::CMCI, |_| cmci_interrupt(), Eoi::After);
+}
+
 pub fn cmci_interrupt() {
     let cpu = percpu::current().index as usize;
     poll_banks(cpu, Source::Cmci);

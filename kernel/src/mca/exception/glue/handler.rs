@@ -9,7 +9,7 @@
 //! is woken with an IPI.
 
 use crate::arch::x86_64::percpu;
-use crate::arch::x86_64::tsc::TscClock;
+use crate::clock::TscClock;
 use crate::cpuset::{AtomicCpuSet, CpuSet};
 use crate::mca::banks;
 use crate::mca::exception::glue::grade::{context_of, grade_exception};
@@ -95,6 +95,11 @@ fn scan_banks(
 
 /// Entry from the IDT (vector 18), from the NMI handler (software broadcast)
 /// and from the fixed-vector broadcast IPI.
+/// Makes this the #MC handler (before the first IDT load).
+pub fn register() {
+    crate::arch::x86_64::idt::set_machine_check(machine_check);
+}
+
 pub fn machine_check(frame: &mut InterruptStackFrame) {
     let cpu = percpu::current().index as usize;
     state::EXCEPTIONS[cpu].fetch_add(1, Ordering::Relaxed);

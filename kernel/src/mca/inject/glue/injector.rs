@@ -14,9 +14,9 @@
 
 use crate::arch::x86_64::apic::{self, Delivery, Dest};
 use crate::arch::x86_64::idt::vector;
-use crate::arch::x86_64::msr::HwMsr;
 use crate::arch::x86_64::percpu;
 use crate::cpuset::{AtomicCpuSet, CpuSet, MAX_CPUS};
+use crate::mca::glue::hw_msr::HwMsr;
 use crate::mca::inject::language::{Broadcast, Context as InjContext, Injection, Mode};
 use crate::mca::msr::Msr;
 use crate::mca::record::CpuVendor;
@@ -145,6 +145,13 @@ fn target_hold(_: u64) {
 
 /// Entry from the NMI handler or the MCE_IPI vector on a broadcast
 /// participant: apply its staged MCG_STATUS and run the #MC handler.
+/// Takes the software-broadcast vector (before the first IDT load). EOI
+/// first: the handler runs a whole rendezvous.
+pub fn register() {
+    use crate::arch::x86_64::idt::{self, vector, Eoi};
+    idt::set_handler(vector::MCE_IPI, enter_broadcast, Eoi::Before);
+}
+
 pub fn enter_broadcast(frame: &mut InterruptStackFrame) {
     let cpu = percpu::current().index;
     IRQ_BROADCAST.remove(cpu);

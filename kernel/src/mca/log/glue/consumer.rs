@@ -58,6 +58,13 @@ const NOTICE_WINDOW_US: u64 = 60_000_000;
 const NOTICE_BURST: u64 = 2;
 
 /// Marks records as waiting and wakes the consumer CPU (any context).
+/// Takes the wake-up vector (before the first IDT load): the interrupt only
+/// ends the consumer CPU's `hlt`; the idle loop then drains.
+pub fn register() {
+    use crate::arch::x86_64::idt::{self, vector, Eoi};
+    idt::set_handler(vector::WAKE, |_| {}, Eoi::After);
+}
+
 pub fn wake() {
     PENDING.store(true, Ordering::SeqCst);
     if percpu::current().index != CONSUMER_CPU {

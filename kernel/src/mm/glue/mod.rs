@@ -1,0 +1,3 @@
+//! Kernel side of memory: the heap over the bootloader's memory map.
+
+pub mod heap;
