@@ -413,7 +413,7 @@ pub fn report_hest() -> u64 {
     if mask != 0 {
         info!(
             "hest: banks handled firmware-first, left to the firmware: {}",
-            crate::mca::banks::BankList(mask)
+            crate::mca::banks::BankSet(mask)
         );
     }
     mask

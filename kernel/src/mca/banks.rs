@@ -151,13 +151,55 @@ pub fn init_banks(
     report
 }
 
-/// Prints a set of banks (a bit per bank) as `1,3,5`, or `none`.
-pub struct BankList(pub u64);
+/// Most banks MCG_CAP can announce that we track (one bit each).
+pub const MAX_BANKS: u8 = 64;
 
-impl core::fmt::Display for BankList {
+/// A set of bank numbers (0..64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+pub struct BankSet(pub u64);
+
+impl BankSet {
+    pub const EMPTY: BankSet = BankSet(0);
+
+    pub const fn contains(&self, bank: u8) -> bool {
+        bank < MAX_BANKS && self.0 & (1u64 << bank) != 0
+    }
+    /// Adds `bank`; out-of-range numbers are ignored.
+    pub fn insert(&mut self, bank: u8) {
+        if bank < MAX_BANKS {
+            self.0 |= 1u64 << bank;
+        }
+    }
+    pub fn remove(&mut self, bank: u8) {
+        if bank < MAX_BANKS {
+            self.0 &= !(1u64 << bank);
+        }
+    }
+    pub const fn len(&self) -> u32 {
+        self.0.count_ones()
+    }
+    pub const fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+    /// Bank numbers in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = u8> {
+        let mut rest = self.0;
+        core::iter::from_fn(move || {
+            if rest == 0 {
+                return None;
+            }
+            let bank = rest.trailing_zeros() as u8;
+            rest &= rest - 1;
+            Some(bank)
+        })
+    }
+}
+
+/// `1,3,5`, or `none`: the form the kernel's messages use.
+impl core::fmt::Display for BankSet {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let mut first = true;
-        for bank in (0..64).filter(|b| self.0 & (1u64 << b) != 0) {
+        for bank in self.iter() {
             if !first {
                 f.write_str(",")?;
             }

@@ -7,55 +7,12 @@
 //! logged by one CPU only. A bank where CMCI_EN does not stick has no CMCI and
 //! must be polled instead.
 
+pub use crate::mca::banks::{BankSet, MAX_BANKS};
 use crate::mca::msr::Msr;
 use crate::mca::regs::{ctl2, mc_ctl2};
 
-/// Most banks MCG_CAP can announce that we track (one bit each).
-pub const MAX_BANKS: u8 = 64;
-
 /// The corrected-error count at which a claimed bank interrupts by default.
 pub const DEFAULT_THRESHOLD: u16 = 1;
-
-/// A set of bank numbers (0..64).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
-pub struct BankSet(pub u64);
-
-impl BankSet {
-    pub const EMPTY: BankSet = BankSet(0);
-
-    pub const fn contains(&self, bank: u8) -> bool {
-        bank < MAX_BANKS && self.0 & (1u64 << bank) != 0
-    }
-    /// Adds `bank`; out-of-range numbers are ignored.
-    pub fn insert(&mut self, bank: u8) {
-        if bank < MAX_BANKS {
-            self.0 |= 1u64 << bank;
-        }
-    }
-    pub fn remove(&mut self, bank: u8) {
-        if bank < MAX_BANKS {
-            self.0 &= !(1u64 << bank);
-        }
-    }
-    pub const fn len(&self) -> u32 {
-        self.0.count_ones()
-    }
-    pub const fn is_empty(&self) -> bool {
-        self.0 == 0
-    }
-    /// Bank numbers in ascending order.
-    pub fn iter(&self) -> impl Iterator<Item = u8> {
-        let mut rest = self.0;
-        core::iter::from_fn(move || {
-            if rest == 0 {
-                return None;
-            }
-            let bank = rest.trailing_zeros() as u8;
-            rest &= rest - 1;
-            Some(bank)
-        })
-    }
-}
 
 /// What one discovery pass found, per bank.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

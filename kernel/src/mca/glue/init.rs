@@ -5,10 +5,11 @@
 use crate::arch::x86_64::cpu::CpuInfo;
 use crate::mca::banks::{self, McgCap};
 use crate::mca::glue::hw_msr::HwMsr;
+use crate::mca::glue::state;
 use crate::mca::msr::Msr;
 use crate::mca::record::{CpuVendor, Source};
 use crate::mca::regs;
-use crate::mca::{glue::state, vendor::quirks};
+use crate::mca::vendor::{intel, quirks};
 use crate::{info, warn};
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -44,8 +45,8 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
         state::log(cpu, rec);
     });
     slot.ignored.store(report.ignored, Ordering::SeqCst);
-    if cap.has(regs::mcg_cap::CMCI_P) {
-        claim_cmci_banks(cpu, cap);
+    if vendor != CpuVendor::Amd {
+        intel_init(cpu, cap);
     }
     // Only now may #MC be raised: the handler and the banks are ready.
     // SAFETY: setting CR4.MCE enables #MC delivery; the IDT has a handler on
@@ -83,26 +84,17 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
     true
 }
 
-/// Claims this CPU's share of the CMCI banks (a bank shared by several CPUs
-/// is owned by the first to set CMCI_EN) and points the LVT CMCI entry at
-/// the CMCI vector.
-fn claim_cmci_banks(cpu: usize, cap: McgCap) {
-    let msr = HwMsr;
-    let mut owned = crate::mca::corrected::cmci::BankSet::EMPTY;
-    let r = crate::mca::corrected::cmci::discover(
-        &msr,
-        cap.banks(),
-        crate::mca::corrected::cmci::DEFAULT_THRESHOLD,
-        &mut owned,
-    );
+/// Intel's part ([`intel::init_cpu`]): CMCI banks claimed here (a bank shared
+/// by several CPUs is owned by the first to set CMCI_EN), and the LVT CMCI
+/// entry pointed at the CMCI vector.
+fn intel_init(cpu: usize, cap: McgCap) {
+    let Some((owned, r)) = intel::init_cpu(&HwMsr, cap).cmci else {
+        return;
+    };
     state::CPUS[cpu].cmci_owned.store(owned.0, Ordering::SeqCst);
     crate::arch::x86_64::apic::set_lvt_cmci(Some(crate::arch::x86_64::idt::vector::CMCI));
-    use crate::mca::banks::BankList;
     info!(
         "cmci: cpu{cpu}: owns banks {} (claimed now {}), owned by other CPUs {}, without CMCI {}",
-        BankList(owned.0),
-        BankList(r.claimed.0),
-        BankList(r.owned_elsewhere.0),
-        BankList(r.unsupported.0)
+        owned, r.claimed, r.owned_elsewhere, r.unsupported
     );
 }

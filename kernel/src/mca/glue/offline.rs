@@ -7,8 +7,8 @@
 use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::{apic, tsc};
 use crate::cpuset::AtomicCpuSet;
-use crate::mca::banks::BankList;
-use crate::mca::corrected::cmci::{self, BankSet};
+use crate::mca::banks::BankSet;
+use crate::mca::corrected::cmci;
 use crate::mca::glue::hw_msr::HwMsr;
 use crate::mca::glue::state;
 use crate::smp;
@@ -90,12 +90,12 @@ pub fn offline(cpu: u32) -> Result<String, String> {
     for c in online.iter() {
         let o = state::CPUS[c as usize].cmci_owned.load(Ordering::SeqCst);
         if o != 0 {
-            owners.push_str(&format!(" cpu{c}:{}", BankList(o)));
+            owners.push_str(&format!(" cpu{c}:{}", BankSet(o)));
         }
     }
     Ok(format!(
         "cpu{cpu} offline (released CMCI banks {}); CPUs {} online; CMCI owners after rediscovery:{}",
-        BankList(released),
+        BankSet(released),
         online,
         if owners.is_empty() { " none (no CMCI)".into() } else { owners }
     ))

@@ -2,10 +2,14 @@
 //! unknown vendors), in the order Linux's `mce/severity.c` tries them, and
 //! Intel's quirks. Facts from the Intel SDM vol. 3B §16.6 (UCR error
 //! classification) and Linux's severity table; the wording is mcelog's and
-//! Linux's, so panic messages match theirs.
+//! Linux's, so panic messages match theirs. Also Intel's part of per-CPU
+//! init (Linux `mce_intel_feature_init`): claiming CMCI banks.
 
 use super::quirks::{Action, Quirk};
+use crate::mca::banks::{BankSet, McgCap};
+use crate::mca::corrected::cmci::{self, DiscoverReport};
 use crate::mca::exception::severity::{Contexts, Rule};
+use crate::mca::msr::Msr;
 use crate::mca::record::{CpuVendor, Severity};
 use crate::mca::regs::{mcg_status, status};
 
@@ -41,6 +45,27 @@ const RIPV: u64 = mcg_status::RIPV;
 const EIPV: u64 = mcg_status::EIPV;
 /// Conditions shared by the SRAR rules: signaled, action required, no overflow, address known.
 const SRAR: u64 = OVER | UC_SAR | ADDR | MCACOD;
+
+/// What Intel's part of per-CPU init did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IntelInit {
+    /// With MCG_CAP.CMCI_P: the banks this CPU owns by CMCI and what the
+    /// claiming pass found (banks shared with siblings are owned by the
+    /// first CPU to claim them).
+    pub cmci: Option<(BankSet, DiscoverReport)>,
+}
+
+/// Intel's part of per-CPU init, after the banks are programmed: claims this
+/// CPU's share of the CMCI banks. The caller points LVT CMCI at its vector
+/// when `cmci` is set.
+pub fn init_cpu(msr: &impl Msr, cap: McgCap) -> IntelInit {
+    let cmci = cap.has(crate::mca::regs::mcg_cap::CMCI_P).then(|| {
+        let mut owned = BankSet::EMPTY;
+        let report = cmci::discover(msr, cap.banks(), cmci::DEFAULT_THRESHOLD, &mut owned);
+        (owned, report)
+    });
+    IntelInit { cmci }
+}
 
 #[rustfmt::skip]
 pub static RULES: [Rule; 25] = [
@@ -86,3 +111,21 @@ pub static QUIRKS: &[Quirk] = &[Quirk {
     action: Action::SkipBankCtl { bank: 0 },
     why: "P6-era bank 0 MCi_CTL must not be written by the OS (firmware owns it)",
 }];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mca::msr::sim::SimMsr;
+    use crate::mca::regs::{ctl2, mc_ctl2, mcg_cap};
+
+    #[test]
+    fn init_claims_cmci_banks_only_with_cmci_p() {
+        let msr = SimMsr::new();
+        assert_eq!(init_cpu(&msr, McgCap(4)), IntelInit { cmci: None });
+        let got = init_cpu(&msr, McgCap(mcg_cap::CMCI_P | 4));
+        let (owned, report) = got.cmci.expect("CMCI_P claims");
+        assert_eq!(owned.len(), 4);
+        assert_eq!(report.claimed, owned);
+        assert!(msr.get(mc_ctl2(3)) & ctl2::CMCI_EN != 0);
+    }
+}
