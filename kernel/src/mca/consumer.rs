@@ -276,7 +276,7 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
     if let Some(rec) = in_flight {
         crate::error!("mce: the consumer was handling this record when the machine stopped:");
         print_record(&rec);
-        crate::firmware::apei::write_fatal(&rec);
+        crate::firmware::glue::fatal::write_fatal(&rec);
     }
     let mut cpus = 0u64;
     for rings in state::ring_sets() {
@@ -284,7 +284,7 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<u64>) -> ! {
             cpus |= 1 << cpu;
             print_record(&rec);
             // Kept across the reboot (read back and listed on the next boot).
-            crate::firmware::apei::write_fatal(&rec);
+            crate::firmware::glue::fatal::write_fatal(&rec);
         });
     }
     crate::error!("mce: records printed from CPUs {}", CpuList(cpus));
