@@ -149,7 +149,8 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     CONFIG.call_once(|| Mutex::new(config.clone()));
     crate::smp::mark_online(0, bsp_apic);
     if let Some(t) = rtc_unix_now() {
-        crate::firmware::apei::BOOT_UNIX.store(t as u32, core::sync::atomic::Ordering::SeqCst);
+        crate::firmware::glue::erst::BOOT_UNIX
+            .store(t as u32, core::sync::atomic::Ordering::SeqCst);
         info!("rtc: {t} seconds since the epoch");
     }
 
@@ -170,18 +171,18 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 
     // APEI: the tables, errors the firmware saw (BERT), error sources
     // (HEST: firmware-first banks are left to it), and the persistent store.
-    crate::firmware::apei::tables_line();
-    crate::firmware::apei::report_bert();
-    let ff = crate::firmware::apei::report_hest();
+    crate::firmware::glue::reports::tables_line();
+    crate::firmware::glue::reports::report_bert();
+    let ff = crate::firmware::glue::reports::report_hest();
     crate::mca::glue::state::FIRMWARE_FIRST.store(ff, core::sync::atomic::Ordering::SeqCst);
-    crate::firmware::apei::init_erst();
+    crate::firmware::glue::erst::init();
     let usable: alloc::vec::Vec<(u64, u64)> = boot_info
         .memory_regions
         .iter()
         .filter(|r| r.kind == MemoryRegionKind::Usable)
         .map(|r| (r.start, r.end))
         .collect();
-    crate::firmware::einj::init(config.einj, &usable);
+    crate::firmware::glue::einj::init(config.einj, &usable);
 
     crate::tests::run_early(&config);
     info!("READY");

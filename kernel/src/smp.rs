@@ -103,7 +103,7 @@ fn write_at<T: Copy>(base: u64, off: usize, v: T) {
 
 /// Starts every enabled AP the MADT lists. Returns how many came up.
 pub fn start_aps() -> u32 {
-    let procs = match crate::firmware::acpi::processors() {
+    let procs = match crate::firmware::glue::acpi::processors() {
         Ok(p) => p,
         Err(e) => {
             warn!("smp: cannot enumerate processors ({e}); running on the boot CPU only");

@@ -13,6 +13,7 @@ use core::fmt;
 
 use bitflags::bitflags;
 
+use super::busy;
 use super::gas::{AccessError, AddressSpace, RegisterAccess};
 use super::interp::{
     self, ExecContext, ExecError, Instruction, InstructionEntry, InstructionSet, Limits, TableError,
@@ -208,6 +209,22 @@ impl InjectRequest {
     fn has_parameters(&self) -> bool {
         self.apic_id.is_some() || self.memory.is_some() || self.pcie_sbdf.is_some()
     }
+
+    /// How many bytes the memory target leaves to the firmware's choice:
+    /// the whole range its mask leaves open (a page without a target).
+    pub fn memory_span(&self) -> u64 {
+        self.memory
+            .map_or(crate::mm::frame::PAGE_SIZE, |m| (!m.mask).wrapping_add(1))
+    }
+}
+
+/// Whether `[start, start + len)` lies inside one of the `regions` (start,
+/// end) of usable RAM; an empty range counts as one byte.
+pub fn in_usable_ram(regions: &[(u64, u64)], start: u64, len: u64) -> bool {
+    let Some(end) = start.checked_add(len.max(1)) else {
+        return false;
+    };
+    regions.iter().any(|&(s, e)| s <= start && end <= e)
 }
 
 /// Flags of the SET_ERROR_TYPE_WITH_ADDRESS structure.
@@ -218,7 +235,6 @@ pub const SETWA_PCIE_SBDF_VALID: u32 = 1 << 2;
 /// How long the firmware may stay busy. Generous: some firmware (and test
 /// harnesses playing firmware from the host) take far longer than Linux's.
 pub const DEFAULT_TIMEOUT_US: u64 = 1_000_000;
-const POLL_INTERVAL_US: u64 = 1;
 /// Largest trigger table we read; real ones hold a handful of entries.
 pub const MAX_TRIGGER_TABLE: u32 = 64 * 1024;
 const PAGE_MASK: u64 = !0xFFF;
@@ -314,6 +330,20 @@ impl From<AccessError> for EinjError {
     }
 }
 
+/// Runs one action with `input` and returns the output value.
+fn exec<A: RegisterAccess + ?Sized, C: Clock + ?Sized>(
+    entries: &[InstructionEntry],
+    access: &mut A,
+    clock: &C,
+    limits: &Limits,
+    action: EinjAction,
+    input: u64,
+) -> Result<u64, EinjError> {
+    let mut ctx = ExecContext::with_input(input);
+    interp::run_action(entries, action as u8, &mut ctx, access, clock, limits)?;
+    Ok(ctx.value)
+}
+
 /// The EINJ driver over a register/memory interface and a clock.
 pub struct Einj<A: RegisterAccess, C: Clock> {
     table: EinjTable,
@@ -348,16 +378,14 @@ impl<A: RegisterAccess, C: Clock> Einj<A, C> {
     }
 
     fn exec(&mut self, action: EinjAction, input: u64) -> Result<u64, EinjError> {
-        let mut ctx = ExecContext::with_input(input);
-        interp::run_action(
+        exec(
             &self.table.entries,
-            action as u8,
-            &mut ctx,
             &mut self.access,
             &self.clock,
             &self.limits,
-        )?;
-        Ok(ctx.value)
+            action,
+            input,
+        )
     }
 
     /// Runs `action` only if the table has it (BEGIN/END are optional).
@@ -438,18 +466,26 @@ impl<A: RegisterAccess, C: Clock> Einj<A, C> {
         self.exec_optional(EinjAction::EndOperation)
     }
 
+    /// Polls CHECK_BUSY_STATUS (bit 0) until clear, within the timeout.
     fn wait_not_busy(&mut self) -> Result<(), EinjError> {
-        let start = self.clock.now_us();
-        let max_polls = (self.timeout_us / POLL_INTERVAL_US).saturating_add(1);
-        let mut polls = 0u64;
-        while self.exec(EinjAction::CheckBusyStatus, 0)? & 1 != 0 {
-            polls += 1;
-            if polls > max_polls || self.clock.now_us().saturating_sub(start) >= self.timeout_us {
-                return Err(EinjError::Timeout);
-            }
-            self.access.stall_us(POLL_INTERVAL_US);
-        }
-        Ok(())
+        let (entries, clock, limits) = (&self.table.entries, &self.clock, &self.limits);
+        busy::wait_while_busy(
+            &mut self.access,
+            clock,
+            self.timeout_us,
+            EinjError::Timeout,
+            |access| {
+                Ok(exec(
+                    entries,
+                    access,
+                    clock,
+                    limits,
+                    EinjAction::CheckBusyStatus,
+                    0,
+                )? & 1
+                    != 0)
+            },
+        )
     }
 
     /// Fills the SET_ERROR_TYPE_WITH_ADDRESS structure at physical `at`:
@@ -922,5 +958,39 @@ mod tests {
         e.access_mut().put_bytes(TRIGGER_TABLE, &empty);
         e.inject(&req, ram).unwrap();
         assert_eq!(e.access_mut().get(CMD, 32), 4);
+    }
+
+    #[test]
+    fn memory_targets_must_lie_in_one_usable_region() {
+        let ram = [(0x1000, 0x9_f000), (0x10_0000, 0x2000_0000)];
+        assert!(in_usable_ram(&ram, 0x1000, 0x1000));
+        assert!(in_usable_ram(&ram, 0x1fff_f000, 0x1000));
+        assert!(!in_usable_ram(&ram, 0x1fff_f000, 0x1001));
+        // Straddling two regions, or the hole between them.
+        assert!(!in_usable_ram(&ram, 0x9_e000, 0x7_0000));
+        assert!(!in_usable_ram(&ram, 0xa_0000, 1));
+        // Empty counts as one byte; wrapping around is refused.
+        assert!(in_usable_ram(&ram, 0x1000, 0));
+        assert!(!in_usable_ram(&ram, 0x2000_0000, 0));
+        assert!(!in_usable_ram(&[(0, u64::MAX)], u64::MAX, 1));
+        assert!(!in_usable_ram(&[], 0x1000, 1));
+
+        let mut req = InjectRequest::new(ErrorType::MEMORY_CORRECTABLE);
+        assert_eq!(req.memory_span(), 4096);
+        req.memory = Some(MemoryTarget {
+            address: 0x1234_5000,
+            mask: !0xFFF,
+        });
+        assert_eq!(req.memory_span(), 0x1000);
+        req.memory = Some(MemoryTarget {
+            address: 0x1234_5000,
+            mask: !0x3F,
+        });
+        assert_eq!(req.memory_span(), 0x40);
+        req.memory = Some(MemoryTarget {
+            address: 0,
+            mask: 0,
+        });
+        assert_eq!(req.memory_span(), 0);
     }
 }

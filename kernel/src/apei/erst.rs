@@ -12,6 +12,7 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::fmt;
 
+use super::busy;
 use super::gas::RegisterAccess;
 use super::interp::{
     self, ExecContext, ExecError, InstructionEntry, InstructionSet, Limits, TableError,
@@ -94,7 +95,9 @@ pub const RANGE_SLOW: u64 = 1 << 2;
 
 /// Linux's default time for one operation to finish (FIRMWARE_TIMEOUT).
 pub const DEFAULT_TIMEOUT_US: u64 = 30_000;
-const POLL_INTERVAL_US: u64 = 1;
+/// How many times [`Erst::write_reclaiming`] tries a write (each try that
+/// finds the store full clears one record first).
+pub const RECLAIM_ATTEMPTS: usize = 8;
 /// Upper bound on GET_RECORD_IDENTIFIER calls in one walk of the cursor.
 const MAX_CURSOR_WALK: usize = 1 << 16;
 
@@ -267,6 +270,17 @@ impl From<ExecError> for ErstError {
     fn from(e: ExecError) -> Self {
         ErstError::Interp(e)
     }
+}
+
+/// Why [`Erst::write_reclaiming`] did not store the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReclaimError {
+    /// The store is full and no record was offered for clearing.
+    NothingToReclaim,
+    /// The write failed for another reason than a full store.
+    Write(ErstError),
+    /// Still full after [`RECLAIM_ATTEMPTS`] tries.
+    StillFull,
 }
 
 /// One reader's position in the record-id cache. Get it from
@@ -470,16 +484,14 @@ impl<A: RegisterAccess, C: Clock, L: LogBuffer> Erst<A, C, L> {
     /// GET_COMMAND_STATUS, then END_OPERATION.
     fn execute_and_finish(&mut self) -> Result<(), ErstError> {
         self.exec(ErstAction::ExecuteOperation, 0)?;
-        let start = self.clock.now_us();
-        let max_polls = (self.timeout_us / POLL_INTERVAL_US).saturating_add(1);
-        let mut polls = 0u64;
-        while self.exec(ErstAction::CheckBusyStatus, 0)? != 0 {
-            polls += 1;
-            if polls > max_polls || self.clock.now_us().saturating_sub(start) >= self.timeout_us {
-                return Err(ErstError::Timeout);
-            }
-            self.access.stall_us(POLL_INTERVAL_US);
-        }
+        let (table, clock, limits) = (&self.table, &self.clock, &self.limits);
+        busy::wait_while_busy(
+            &mut self.access,
+            clock,
+            self.timeout_us,
+            ErstError::Timeout,
+            |access| Ok(exec(table, access, clock, limits, ErstAction::CheckBusyStatus, 0)? != 0),
+        )?;
         let status = self.exec(ErstAction::GetCommandStatus, 0)?;
         self.exec(ErstAction::EndOperation, 0)?;
         CommandStatus::from_raw(status).into_result()
@@ -510,6 +522,29 @@ impl<A: RegisterAccess, C: Clock, L: LogBuffer> Erst<A, C, L> {
         self.exec(ErstAction::BeginWriteOperation, 0)?;
         self.exec(ErstAction::SetRecordOffset, 0)?;
         self.execute_and_finish()
+    }
+
+    /// Stores `record` like [`Erst::write`]; while the store is full, clears
+    /// the record `next_victim` names, tells `cleared` (with the outcome of
+    /// the clear) and tries again, [`RECLAIM_ATTEMPTS`] tries in all.
+    pub fn write_reclaiming(
+        &mut self,
+        record: &[u8],
+        mut next_victim: impl FnMut() -> Option<u64>,
+        mut cleared: impl FnMut(u64, Result<(), ErstError>),
+    ) -> Result<(), ReclaimError> {
+        for _ in 0..RECLAIM_ATTEMPTS {
+            match self.write(record) {
+                Ok(()) => return Ok(()),
+                Err(ErstError::NotEnoughSpace) => {
+                    let victim = next_victim().ok_or(ReclaimError::NothingToReclaim)?;
+                    let r = self.clear(victim);
+                    cleared(victim, r);
+                }
+                Err(e) => return Err(ReclaimError::Write(e)),
+            }
+        }
+        Err(ReclaimError::StillFull)
     }
 
     /// Reads record `id` into `buf` and returns its length.
@@ -1092,6 +1127,45 @@ mod tests {
         assert!(format!("{err}").contains("full"));
         // Overwriting an existing record still works when full.
         e.write(&record(2, 256, 9)).unwrap();
+    }
+
+    #[test]
+    fn a_full_store_reclaims_the_victims_it_is_given() {
+        let mut e = setup(2);
+        e.write(&record(1, 128, 1)).unwrap();
+        e.write(&record(2, 128, 2)).unwrap();
+        // Room made by clearing the first victim offered.
+        let mut victims = vec![2u64, 1];
+        let mut log = Vec::new();
+        let r = e.write_reclaiming(
+            &record(3, 128, 3),
+            || victims.pop(),
+            |id, r| log.push((id, r)),
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(log, [(1, Ok(()))]);
+        assert_eq!(sorted(e.ids().unwrap()), [2, 3]);
+        // Not full: nothing is cleared.
+        e.clear(3).unwrap();
+        let r = e.write_reclaiming(&record(4, 128, 4), || panic!("not full"), |_, _| {});
+        assert_eq!(r, Ok(()));
+        // Full and nothing to give up.
+        let r = e.write_reclaiming(&record(5, 128, 5), || None, |_, _| panic!("nothing"));
+        assert_eq!(r, Err(ReclaimError::NothingToReclaim));
+        // A victim that is not there frees nothing: the tries run out.
+        let mut log = Vec::new();
+        let r = e.write_reclaiming(&record(5, 128, 5), || Some(99), |id, r| log.push((id, r)));
+        assert_eq!(r, Err(ReclaimError::StillFull));
+        assert_eq!(
+            log,
+            [(99, Err(ErstError::RecordNotFound)); RECLAIM_ATTEMPTS]
+        );
+        // Other failures are not a reason to clear anything.
+        assert_eq!(
+            e.write_reclaiming(&record(0, 128, 0), || panic!("bad"), |_, _| {}),
+            Err(ReclaimError::Write(ErstError::InvalidRecordId(0)))
+        );
+        assert_eq!(sorted(e.ids().unwrap()), [2, 4]);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 use crate::apei::cper;
 use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::tsc::{khz, rdtsc};
-use crate::firmware::apei::{self, ERST};
+use crate::firmware::glue::erst::{next_record_id, ERST};
 use crate::kprint;
 use crate::mca::log::ring::RecordRing;
 use crate::mca::record::{MceRecord, Severity, Source};
@@ -282,7 +282,7 @@ fn erst(n: u64) {
     for i in 0..n {
         let rec = sample_record(i);
         let t0 = rdtsc();
-        let id = apei::next_record_id();
+        let id = next_record_id();
         let bytes = cper::encode_mce(&rec, id, None);
         let wrote = ERST.lock().as_mut().map(|s| s.write(&bytes));
         let t1 = rdtsc();

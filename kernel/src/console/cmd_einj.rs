@@ -1,7 +1,7 @@
 //! `einj`: firmware error injection (ACPI EINJ) from the console.
 
 use crate::apei::einj::{ErrorType, InjectRequest, MemoryTarget};
-use crate::firmware::einj;
+use crate::firmware::glue::einj;
 use crate::kprint;
 
 pub const USAGE: &str = "\

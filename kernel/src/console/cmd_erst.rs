@@ -1,7 +1,7 @@
 //! `erst`: the persistent error-record store from the console.
 
 use crate::apei::cper;
-use crate::firmware::apei::{self, ERST, EXPORTED};
+use crate::firmware::glue::erst::{self, ERST, EXPORTED};
 use crate::kprint;
 use crate::mca::record::{MceRecord, Severity, Source};
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -87,7 +87,7 @@ fn list() {
 
 fn show(id: u64) {
     match read(id) {
-        Ok(b) => apei::print_record(id, &b),
+        Ok(b) => erst::print_record(id, &b),
         Err(e) => kprint!("erst: record {id:#x}: {e}\n"),
     }
 }
@@ -96,7 +96,7 @@ fn export() {
     let Ok(ids) = ids() else { return };
     for id in &ids {
         if let Ok(b) = read(*id) {
-            apei::export_hex(*id, &b);
+            erst::export_hex(*id, &b);
             EXPORTED.lock().insert(*id);
         }
     }
@@ -135,7 +135,7 @@ fn fill() {
             source: Source::Poll,
             ..Default::default()
         };
-        let id = apei::next_record_id();
+        let id = erst::next_record_id();
         let bytes = cper::encode_mce(&rec, id, None);
         let r = ERST.lock().as_mut().map(|s| s.write(&bytes));
         match r {

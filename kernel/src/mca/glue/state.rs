@@ -153,7 +153,7 @@ pub fn template(cpu: usize, mcgstatus: u64, source: Source) -> MceRecord {
             .map_or(0, |c| c.apic_id.load(Ordering::Relaxed)),
         cpuvendor: id.map_or(CpuVendor::Other, |i| i.vendor),
         cpuid: id.map_or(0, |i| i.signature),
-        walltime: match crate::firmware::apei::BOOT_UNIX.load(Ordering::Relaxed) {
+        walltime: match crate::firmware::glue::erst::BOOT_UNIX.load(Ordering::Relaxed) {
             0 => 0,
             boot => boot as u64 + tsc::now_us() / 1_000_000,
         },

@@ -279,7 +279,7 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<CpuSet>) -> ! {
     if let Some(rec) = in_flight {
         crate::error!("mce: the consumer was handling this record when the machine stopped:");
         print_record(&rec);
-        crate::firmware::apei::write_fatal(&rec);
+        crate::firmware::glue::fatal::write_fatal(&rec);
     }
     let mut cpus = CpuSet::EMPTY;
     for rings in state::ring_sets() {
@@ -287,7 +287,7 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<CpuSet>) -> ! {
             cpus.insert(cpu as u32);
             print_record(&rec);
             // Kept across the reboot (read back and listed on the next boot).
-            crate::firmware::apei::write_fatal(&rec);
+            crate::firmware::glue::fatal::write_fatal(&rec);
         });
     }
     crate::error!("mce: records printed from CPUs {}", cpus);

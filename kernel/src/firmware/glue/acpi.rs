@@ -2,9 +2,9 @@
 //! and raw tables by signature (for the APEI parsers) through our own walk,
 //! all read through the physical-memory mapping.
 
-use super::tables::{self, Rsdp};
 use crate::apei::table::{ParseError, Sig};
 use crate::boot::{phys_to_virt, platform};
+use crate::firmware::tables::{self, Rsdp};
 use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
 use alloc::vec::Vec;
 use core::ptr::NonNull;

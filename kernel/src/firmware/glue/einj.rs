@@ -5,14 +5,15 @@
 //! Injection plants real hardware errors, so it is off unless asked for,
 //! and memory targets must lie in RAM the boot memory map called usable.
 
+use super::access::HwAccess;
 use super::acpi::find;
-use super::apei::HwAccess;
-use crate::apei::einj::{Einj, EinjError, EinjTable, ErrorType, InjectRequest, DEFAULT_TIMEOUT_US};
+use crate::apei::einj::{
+    in_usable_ram, Einj, EinjError, EinjTable, ErrorType, InjectRequest, DEFAULT_TIMEOUT_US,
+};
 use crate::apei::gas::AddressSpace;
 use crate::apei::interp::InstructionEntry;
 use crate::boot::FRAMES;
 use crate::clock::TscClock;
-use crate::mm::frame::PAGE_SIZE;
 use crate::{error, info, warn};
 use alloc::format;
 use alloc::string::String;
@@ -49,14 +50,6 @@ const SETWA_LEN: u64 = 36;
 
 pub fn state() -> State {
     *STATE.lock()
-}
-
-/// Whether `[start, start + len)` lies inside one usable RAM region.
-pub fn in_usable_ram(regions: &[(u64, u64)], start: u64, len: u64) -> bool {
-    let Some(end) = start.checked_add(len.max(1)) else {
-        return false;
-    };
-    regions.iter().any(|&(s, e)| s <= start && end <= e)
 }
 
 /// Reserves the pages the table's memory registers (and the
@@ -155,7 +148,7 @@ pub fn inject(req: &InjectRequest) -> Result<String, String> {
         return Err(why.into());
     }
     let usable = USABLE.lock().clone();
-    let span = req.memory.map_or(PAGE_SIZE, |m| (!m.mask).wrapping_add(1));
+    let span = req.memory_span();
     let is_ram = |base: u64| in_usable_ram(&usable, base, span);
     let mut g = EINJ.lock();
     let einj = g.as_mut().ok_or("EINJ not initialised")?;
