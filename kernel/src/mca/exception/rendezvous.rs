@@ -8,7 +8,7 @@
 //! follows Xen's machine-check barriers.
 //!
 //! Calling sequence on each CPU (no allocation, no locks, every wait bounded
-//! by the caller's timeout):
+//! as described under "Timeouts"):
 //!
 //! ```text
 //! let order = rv.start(cpu, &online, no_way_out, clock, timeout)?;  // phase 1
@@ -28,6 +28,16 @@
 //! complete (or given up) until that reset. So a fast CPU that takes a second
 //! #MC while a slow one is still reading the first decision waits at the gate
 //! instead of corrupting the counters, and rendezvous N+1 cannot see N's state.
+//!
+//! Timeouts: every wait runs until the awaited event or until no CPU has
+//! made progress (arrived, reported its scan, published the decision, left)
+//! for `timeout_us`, and never past `cap_us` (see [`Rendezvous::set_cap_us`])
+//! after the first arrival. So a CPU that never comes is named at most
+//! `timeout_us` after the last CPU that did come, and the whole rendezvous
+//! ends within `cap_us`; while CPUs keep arriving or scanning, however slowly
+//! (an overcommitted host delivers a broadcast to 64 vCPUs over seconds), it
+//! does not give up on them. Linux counts its timeout in spin steps of the
+//! waiting CPU, which stretch the same way but without a bound in time.
 
 use core::hint::spin_loop;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
@@ -74,17 +84,10 @@ fn unpack_worst(packed: u64) -> (Severity, Option<u32>) {
     (severity, cpu)
 }
 
-/// Spins until `done` holds or the clock passes `deadline`; true when done.
-fn wait_until(clock: &impl Clock, deadline: u64, mut done: impl FnMut() -> bool) -> bool {
-    loop {
-        if done() {
-            return true;
-        }
-        if clock.now_us() >= deadline {
-            return done();
-        }
-        spin_loop();
-    }
+/// One CPU's view of progress during one wait.
+struct Watch {
+    seen: u64,
+    since_us: u64,
 }
 
 /// A CPU's place in one rendezvous, handed out by [`Rendezvous::start`].
@@ -194,6 +197,12 @@ pub struct Rendezvous {
     decision_nwo: AtomicBool,
     decision_missing: AtomicCpuSet,
     timed_out: AtomicBool,
+    /// When the first CPU of this generation arrived (microseconds of the
+    /// callers' clock), and a count of events others wait for (arrivals,
+    /// reports, the decision, departures).
+    first_arrival_us: AtomicU64,
+    progress: AtomicU64,
+    cap_us: AtomicU64,
     cpu_position: [AtomicU32; MAX_CPUS],
     arrival_us: [AtomicU64; MAX_CPUS],
     exit_us: [AtomicU64; MAX_CPUS],
@@ -226,6 +235,9 @@ impl Rendezvous {
             decision_nwo: AtomicBool::new(false),
             decision_missing: AtomicCpuSet::new(),
             timed_out: AtomicBool::new(false),
+            first_arrival_us: AtomicU64::new(0),
+            progress: AtomicU64::new(0),
+            cap_us: AtomicU64::new(u64::MAX),
             cpu_position: [const { AtomicU32::new(0) }; MAX_CPUS],
             arrival_us: [const { AtomicU64::new(0) }; MAX_CPUS],
             exit_us: [const { AtomicU64::new(0) }; MAX_CPUS],
@@ -234,6 +246,58 @@ impl Rendezvous {
             last_duration_us: AtomicU64::new(0),
             max_duration_us: AtomicU64::new(0),
             last_participants: AtomicCpuSet::new(),
+        }
+    }
+
+    /// The longest a rendezvous may last from its first arrival, however much
+    /// progress its CPUs make (default: no bound beyond the no-progress
+    /// timeout).
+    pub fn set_cap_us(&self, cap_us: u64) {
+        self.cap_us.store(cap_us.max(1), SeqCst);
+    }
+
+    /// Notes that this CPU did something the others wait for.
+    fn progress(&self) {
+        self.progress.fetch_add(1, SeqCst);
+    }
+
+    /// Starts watching for progress, for one wait.
+    fn watch(&self, clock: &impl Clock) -> Watch {
+        Watch {
+            seen: self.progress.load(SeqCst),
+            since_us: clock.now_us(),
+        }
+    }
+
+    /// True once no CPU has made progress for `timeout_us` while `w`
+    /// watched, or the cap from the first arrival has passed.
+    fn expired(&self, w: &mut Watch, clock: &impl Clock, timeout_us: u64) -> bool {
+        let now = clock.now_us();
+        let p = self.progress.load(SeqCst);
+        if p != w.seen {
+            w.seen = p;
+            w.since_us = now;
+        }
+        let first = match self.first_arrival_us.load(SeqCst) {
+            0 => w.since_us,
+            t => t,
+        };
+        now >= w.since_us.saturating_add(timeout_us)
+            || now >= first.saturating_add(self.cap_us.load(SeqCst))
+    }
+
+    /// Spins until `done` holds or the wait [`expired`](Self::expired); true
+    /// when done.
+    fn wait(&self, clock: &impl Clock, timeout_us: u64, mut done: impl FnMut() -> bool) -> bool {
+        let mut w = self.watch(clock);
+        loop {
+            if done() {
+                return true;
+            }
+            if self.expired(&mut w, clock, timeout_us) {
+                return done();
+            }
+            spin_loop();
         }
     }
 
@@ -261,12 +325,12 @@ impl Rendezvous {
         }
         let expected_set = online.union(&CpuSet::single(cpu));
         let expected = expected_set.count();
-        let deadline = clock.now_us().saturating_add(timeout_us);
+        let mut w = self.watch(clock);
 
         let position = loop {
             let c = self.ctrl.load(SeqCst);
             if c & CLOSED != 0 {
-                if clock.now_us() >= deadline {
+                if self.expired(&mut w, clock, timeout_us) {
                     return Err(Timeout {
                         phase: Phase::Gate,
                         missing: self.arrived.load().difference(&self.left.load()),
@@ -294,12 +358,17 @@ impl Rendezvous {
         // Everything below belongs to this generation: the gate cannot reopen
         // before this CPU leaves.
         let generation = self.generation.load(SeqCst);
+        let now = clock.now_us();
+        if position == 1 {
+            self.first_arrival_us.store(now.max(1), SeqCst);
+        }
         self.cpu_position[cpu as usize].store(position, SeqCst);
-        self.arrival_us[cpu as usize].store(clock.now_us(), SeqCst);
+        self.arrival_us[cpu as usize].store(now, SeqCst);
         if no_way_out {
             self.nwo.fetch_add(1, SeqCst);
         }
         self.arrived.insert(cpu);
+        self.progress();
         let order = Order {
             cpu,
             position,
@@ -310,8 +379,10 @@ impl Rendezvous {
             let c = self.ctrl.load(SeqCst);
             if c & CLOSED != 0 {
                 let n = callin(c);
-                let grace = deadline.max(clock.now_us().saturating_add(PUBLISH_GRACE_US));
-                wait_until(clock, grace, || self.arrived.load().count() >= n);
+                let grace = clock.now_us().saturating_add(PUBLISH_GRACE_US);
+                while self.arrived.load().count() < n && clock.now_us() < grace {
+                    spin_loop();
+                }
                 if n >= expected {
                     return Ok(order);
                 }
@@ -325,7 +396,7 @@ impl Rendezvous {
                     outcome,
                 });
             }
-            if clock.now_us() >= deadline {
+            if self.expired(&mut w, clock, timeout_us) {
                 // Close the call-in; losing the race means someone else closed
                 // it or the last CPU just arrived: either way look again.
                 let _ = self.ctrl.compare_exchange(c, c | CLOSED, SeqCst, SeqCst);
@@ -346,8 +417,7 @@ impl Rendezvous {
         clock: &impl Clock,
         timeout_us: u64,
     ) -> Result<(), Timeout> {
-        let deadline = clock.now_us().saturating_add(timeout_us);
-        if wait_until(clock, deadline, || {
+        if self.wait(clock, timeout_us, || {
             self.executing.load(SeqCst) >= order.position
         }) {
             return Ok(());
@@ -366,6 +436,14 @@ impl Rendezvous {
         })
     }
 
+    /// True when some CPU that called in voted no-way-out. Complete once
+    /// [`start`](Self::start) returned `Ok` (every CPU had called in), so
+    /// the bank scan can use the global vote, as Linux's `mce_start` hands
+    /// it out.
+    pub fn global_no_way_out(&self) -> bool {
+        self.nwo.load(SeqCst) != 0
+    }
+
     /// Phase 2 done: record this CPU's worst severity and pass the turn on.
     pub fn report(&self, order: &Order, severity: Severity) {
         if severity > Severity::NoError {
@@ -376,6 +454,7 @@ impl Rendezvous {
         // fetch_max, not increment: a CPU that timed out waiting for its turn
         // still reports, and a late report from the stuck one changes nothing.
         self.executing.fetch_max(order.position + 1, SeqCst);
+        self.progress();
     }
 
     /// Phase 3: the Monarch waits for every participant to report, reigns
@@ -406,10 +485,9 @@ impl Rendezvous {
         if !self.finished.contains(order.cpu) {
             self.report(order, Severity::NoError);
         }
-        let deadline = clock.now_us().saturating_add(timeout_us);
         if order.is_monarch() {
             let n = callin(self.ctrl.load(SeqCst));
-            let all = wait_until(clock, deadline, || self.finished.load().count() >= n);
+            let all = self.wait(clock, timeout_us, || self.finished.load().count() >= n);
             let missing = if all {
                 CpuSet::EMPTY
             } else {
@@ -420,9 +498,10 @@ impl Rendezvous {
             self.decision_nwo.store(self.nwo.load(SeqCst) != 0, SeqCst);
             self.decision_missing.store(&missing);
             self.released.store(order.generation, SeqCst);
+            self.progress();
             return self.decision(order.generation);
         }
-        if wait_until(clock, deadline, || {
+        if self.wait(clock, timeout_us, || {
             self.released.load(SeqCst) == order.generation
         }) {
             return self.decision(order.generation);
@@ -488,6 +567,7 @@ impl Rendezvous {
     fn leave(&self, cpu: u32, now_us: u64) {
         self.exit_us[cpu as usize].store(now_us, SeqCst);
         self.left.insert(cpu);
+        self.progress();
         let prev = self.ctrl.fetch_add(LEFT_ONE, SeqCst);
         if left(prev) + 1 >= callin(prev) {
             self.reopen();
@@ -518,6 +598,7 @@ impl Rendezvous {
         self.nwo.store(0, SeqCst);
         self.worst.store(0, SeqCst);
         self.executing.store(1, SeqCst);
+        self.first_arrival_us.store(0, SeqCst);
         self.generation.fetch_add(1, SeqCst);
         self.ctrl.store(0, SeqCst);
     }
@@ -903,5 +984,103 @@ mod tests {
             .unwrap_err();
         assert_eq!(t.phase, Phase::BadCpu);
         assert_eq!(rv.generation(), 1);
+    }
+
+    /// Runs `start` for `cpu` on a thread; returns the outcome and the fake
+    /// clock's value when it returned.
+    fn arrive(
+        rv: &'static Rendezvous,
+        clock: &'static crate::time::fake::FakeClock,
+        cpu: u32,
+        online: CpuSet,
+        timeout: u64,
+    ) -> std::thread::JoinHandle<(Result<(), Timeout>, u64)> {
+        std::thread::spawn(move || {
+            let r = rv.start(cpu, &online, false, clock, timeout).map(|o| {
+                rv.report(&o, Severity::NoError);
+                let _ = rv.end(o, clock, timeout);
+            });
+            (r, clock.now_us())
+        })
+    }
+
+    fn wait_for_arrivals(rv: &Rendezvous, n: u32) {
+        while rv.arrived.load().count() < n {
+            std::thread::yield_now();
+        }
+    }
+
+    fn leak<T>(v: T) -> &'static T {
+        Box::leak(Box::new(v))
+    }
+
+    #[test]
+    fn late_arrivals_keep_the_rendezvous_alive() {
+        let rv = leak(Rendezvous::new());
+        let clock = leak(crate::time::fake::FakeClock::default());
+        {
+            let a = arrive(rv, clock, 0, mask(3), 100);
+            wait_for_arrivals(rv, 1);
+            clock.advance(80);
+            let b = arrive(rv, clock, 1, mask(3), 100);
+            wait_for_arrivals(rv, 2);
+            // 160 us after the first arrival, but only 80 since the last.
+            clock.advance(80);
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(
+                !a.is_finished() && !b.is_finished(),
+                "gave up despite progress"
+            );
+            let c = arrive(rv, clock, 2, mask(3), 100);
+            for h in [a, b, c] {
+                assert!(h.join().unwrap().0.is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn a_cpu_that_never_comes_is_named_timeout_after_the_last_arrival() {
+        let rv = leak(Rendezvous::new());
+        let clock = leak(crate::time::fake::FakeClock::default());
+        {
+            let a = arrive(rv, clock, 0, mask(3), 100);
+            wait_for_arrivals(rv, 1);
+            clock.advance(80);
+            let b = arrive(rv, clock, 1, mask(3), 100);
+            wait_for_arrivals(rv, 2);
+            clock.advance(90); // 170: 90 since the last arrival
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(!a.is_finished() && !b.is_finished());
+            clock.advance(15); // 185: past 80 + 100
+            for h in [a, b] {
+                let (r, at) = h.join().unwrap();
+                let t = r.unwrap_err();
+                assert_eq!((t.phase, t.missing), (Phase::Arrive, CpuSet::single(2)));
+                assert!(at >= 180, "named at {at} us");
+            }
+        }
+    }
+
+    #[test]
+    fn the_cap_bounds_a_rendezvous_that_keeps_progressing() {
+        let rv = leak(Rendezvous::new());
+        rv.set_cap_us(150);
+        let clock = leak(crate::time::fake::FakeClock::default());
+        {
+            let a = arrive(rv, clock, 0, mask(3), 100);
+            wait_for_arrivals(rv, 1);
+            clock.advance(80);
+            let b = arrive(rv, clock, 1, mask(3), 100);
+            wait_for_arrivals(rv, 2);
+            clock.advance(60); // 140: within the cap and the timeout
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(!a.is_finished() && !b.is_finished());
+            clock.advance(15); // 155: past the cap, not past 80 + 100
+            for h in [a, b] {
+                let (r, at) = h.join().unwrap();
+                assert_eq!(r.unwrap_err().phase, Phase::Arrive);
+                assert!((150..180).contains(&at), "ended at {at} us");
+            }
+        }
     }
 }
