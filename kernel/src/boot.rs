@@ -60,6 +60,8 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         qemu::halt_forever();
     };
     crate::mm::glue::heap::init(offset + heap_phys, heap_len);
+    // From here on, log lines go through the console's line queue.
+    console::lines::init(512);
 
     let framebuffer = match boot_info.framebuffer.take() {
         Some(fb) => {

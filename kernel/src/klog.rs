@@ -3,6 +3,7 @@
 //! reader (person or test) can always tell when a line was printed.
 
 use crate::config::LogLevel;
+use crate::console::lines::Line;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -20,31 +21,86 @@ pub fn enabled(level: LogLevel) -> bool {
     level as u8 <= LEVEL.load(Ordering::Relaxed)
 }
 
-/// Inserts the `[seconds.micros] LEVEL ` prefix at the start of every line.
-struct Prefixed<'a> {
-    out: &'a mut dyn Write,
+/// Cuts what is written into console lines, each starting with the
+/// `[seconds.micros] LEVEL ` prefix, and hands each whole line to the
+/// console (which never mixes two CPUs' lines). A line longer than the
+/// console's limit goes on in a new line with the same prefix.
+struct LineWriter<'a> {
     tag: &'static str,
     /// Written after the tag on every line (e.g. `mce: `).
     extra: &'a str,
     stamp_us: u64,
+    /// Finished lines not yet handed over, and the line being filled
+    /// (`lines[done]`).
+    lines: [Line; BATCH],
+    done: usize,
     at_line_start: bool,
 }
 
-impl Write for Prefixed<'_> {
+/// Lines of one message handed to the console together.
+const BATCH: usize = 8;
+
+impl LineWriter<'_> {
+    fn start_line(&mut self) {
+        self.lines[self.done] = Line::new();
+        let _ = write!(
+            LinePush(&mut self.lines[self.done]),
+            "[{:5}.{:06}] {}{}",
+            self.stamp_us / 1_000_000,
+            self.stamp_us % 1_000_000,
+            self.tag,
+            self.extra
+        );
+        self.at_line_start = false;
+    }
+
+    fn end_line(&mut self) {
+        self.done += 1;
+        if self.done == BATCH {
+            self.flush();
+        }
+        self.at_line_start = true;
+    }
+
+    fn flush(&mut self) {
+        crate::console::lines::emit(&self.lines[..self.done]);
+        self.done = 0;
+    }
+}
+
+/// `write!` into a [`Line`], silently cut at its end.
+struct LinePush<'a>(&'a mut Line);
+
+impl Write for LinePush<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.push_str(s);
+        Ok(())
+    }
+}
+
+impl Write for LineWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         for piece in s.split_inclusive('\n') {
-            if self.at_line_start {
-                write!(
-                    self.out,
-                    "[{:5}.{:06}] {}{}",
-                    self.stamp_us / 1_000_000,
-                    self.stamp_us % 1_000_000,
-                    self.tag,
-                    self.extra
-                )?;
+            let (text, ends) = match piece.strip_suffix('\n') {
+                Some(t) => (t, true),
+                None => (piece, false),
+            };
+            let mut rest = text;
+            loop {
+                if self.at_line_start {
+                    self.start_line();
+                }
+                let took = self.lines[self.done].push_str(rest);
+                rest = &rest[took..];
+                if rest.is_empty() {
+                    break;
+                }
+                // Full: this part is a line of its own.
+                self.end_line();
             }
-            self.out.write_str(piece)?;
-            self.at_line_start = piece.ends_with('\n');
+            if ends {
+                self.end_line();
+            }
         }
         Ok(())
     }
@@ -66,27 +122,26 @@ pub fn log(level: LogLevel, args: fmt::Arguments) {
     });
 }
 
-/// Prints what `f` writes at `level` as one message, every line carrying
-/// the timestamp and `line_prefix`; other CPUs' output does not interleave.
+/// Prints what `f` writes at `level`, every line carrying the timestamp and
+/// `line_prefix`. Lines come out whole; another CPU's line may come between
+/// two lines of one message.
 pub fn log_with(level: LogLevel, line_prefix: &str, f: impl FnOnce(&mut dyn Write)) {
     if !enabled(level) {
         return;
     }
-    let stamp_us = crate::arch::x86_64::tsc::now_us();
-    crate::console::with_console(|w| {
-        crate::console::shell::before_output(w);
-        let mut p = Prefixed {
-            out: w,
-            tag: tag(level),
-            extra: line_prefix,
-            stamp_us,
-            at_line_start: true,
-        };
-        f(&mut p);
-        if !p.at_line_start {
-            let _ = p.out.write_str("\n");
-        }
-    });
+    let mut w = LineWriter {
+        tag: tag(level),
+        extra: line_prefix,
+        stamp_us: crate::arch::x86_64::tsc::now_us(),
+        lines: [const { Line::new() }; BATCH],
+        done: 0,
+        at_line_start: true,
+    };
+    f(&mut w);
+    if !w.at_line_start {
+        w.end_line();
+    }
+    w.flush();
 }
 
 #[macro_export]

@@ -29,6 +29,8 @@ pub fn register() {
 
 pub fn handle(frame: &mut InterruptStackFrame) {
     if STOP.load(Ordering::SeqCst) {
+        // A line this CPU was printing is finished first, so no line is cut.
+        crate::console::lines::finish_before_stop();
         STOPPED.insert(crate::arch::x86_64::percpu::current().index);
         crate::qemu::halt_forever();
     }

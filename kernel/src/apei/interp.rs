@@ -348,18 +348,23 @@ pub fn run_action<A: RegisterAccess + ?Sized, C: Clock + ?Sized>(
     clock: &C,
     limits: &Limits,
 ) -> Result<(), ExecError> {
-    let program: Vec<usize> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.action == action)
-        .map(|(i, _)| i)
-        .collect();
-    if program.is_empty() {
+    // The action's program is its entries in table order; found by a scan
+    // per step rather than collected, so running an action never allocates
+    // (the machine-check panic path writes to ERST through here).
+    let nth = |ip: usize| {
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.action == action)
+            .nth(ip)
+            .map(|(i, _)| i)
+    };
+    if nth(0).is_none() {
         return Err(ExecError::NoSuchAction { action });
     }
     let mut ip: usize = 0;
     let mut steps: u32 = 0;
-    while let Some(&index) = program.get(ip) {
+    while let Some(index) = nth(ip) {
         if steps >= limits.max_steps {
             return Err(ExecError::StepLimit { entry: index });
         }

@@ -43,9 +43,49 @@ impl Default for RecordIds {
 }
 
 /// The record to clear when the store is full: the oldest of the exported
-/// ones (their contents are already on the console), taken out of the set.
-pub fn take_oldest_exported(exported: &mut BTreeSet<u64>) -> Option<u64> {
-    exported.pop_first()
+/// ones (their contents are already on the console) that `reclaimed` does
+/// not hold yet; it is added there. The set itself is left alone: the
+/// panic path reclaims, and removing from it could free memory.
+pub fn take_oldest_exported<const N: usize>(
+    exported: &BTreeSet<u64>,
+    reclaimed: &mut Reclaimed<N>,
+) -> Option<u64> {
+    let id = exported.iter().copied().find(|id| !reclaimed.contains(*id))?;
+    reclaimed.push(id).then_some(id)
+}
+
+/// Ids cleared to make room, remembered in a fixed array (at most `N`).
+pub struct Reclaimed<const N: usize> {
+    ids: [u64; N],
+    len: usize,
+}
+
+impl<const N: usize> Reclaimed<N> {
+    pub const fn new() -> Self {
+        Self { ids: [0; N], len: 0 }
+    }
+
+    pub fn contains(&self, id: u64) -> bool {
+        self.ids[..self.len].contains(&id)
+    }
+
+    /// Remembers `id`; false when full (then nothing more is reclaimed).
+    fn push(&mut self, id: u64) -> bool {
+        match self.ids.get_mut(self.len) {
+            Some(slot) => {
+                *slot = id;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl<const N: usize> Default for Reclaimed<N> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(test)]
@@ -81,12 +121,17 @@ mod tests {
 
     #[test]
     fn the_oldest_exported_record_is_reclaimed_first() {
-        let mut exported: BTreeSet<u64> = [record_id(300, 1), record_id(100, 7), record_id(200, 2)]
+        let exported: BTreeSet<u64> = [record_id(300, 1), record_id(100, 7), record_id(200, 2)]
             .into_iter()
             .collect();
-        assert_eq!(take_oldest_exported(&mut exported), Some(record_id(100, 7)));
-        assert_eq!(take_oldest_exported(&mut exported), Some(record_id(200, 2)));
-        assert_eq!(take_oldest_exported(&mut exported), Some(record_id(300, 1)));
-        assert_eq!(take_oldest_exported(&mut exported), None);
+        let mut r = Reclaimed::<8>::new();
+        assert_eq!(take_oldest_exported(&exported, &mut r), Some(record_id(100, 7)));
+        assert_eq!(take_oldest_exported(&exported, &mut r), Some(record_id(200, 2)));
+        assert_eq!(take_oldest_exported(&exported, &mut r), Some(record_id(300, 1)));
+        assert_eq!(take_oldest_exported(&exported, &mut r), None);
+        assert_eq!(exported.len(), 3, "the set is left alone");
+        let mut small = Reclaimed::<1>::new();
+        assert!(take_oldest_exported(&exported, &mut small).is_some());
+        assert_eq!(take_oldest_exported(&exported, &mut small), None, "full");
     }
 }

@@ -173,9 +173,11 @@ fn stats() {
     );
     kprint!("{}\n", crate::mca::corrected::glue::cec::summary());
     kprint!(
-        "NMIs nobody claimed: {}; console waits given up: {}\n",
+        "NMIs nobody claimed: {}; interrupts on no handler's vector: {}; console waits given up: {}; console lines lost to a full queue: {}\n",
         crate::nmi::unknown_count(),
-        crate::console::OVERRUNS.load(Ordering::Relaxed)
+        crate::arch::x86_64::idt::unclaimed(),
+        crate::console::OVERRUNS.load(Ordering::Relaxed),
+        crate::console::lines::DROPPED.load(Ordering::Relaxed)
     );
     let r = crate::mca::exception::glue::handler::RENDEZVOUS.stats();
     kprint!(

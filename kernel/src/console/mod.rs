@@ -14,22 +14,17 @@ pub mod serial;
 pub mod shell;
 pub mod storm_bench;
 
+pub mod lines;
+
 use core::fmt;
-use core::sync::atomic::{AtomicU32, Ordering};
 
-/// The CPU (plus one) that holds the console; 0 when free.
-///
-/// Not a plain spinlock: an NMI or #MC that arrives while its own CPU prints
-/// must still be able to print (a panic message must never deadlock), so the
-/// owner re-enters. Output may then interleave, which is the lesser evil.
-static OWNER: AtomicU32 = AtomicU32::new(0);
-
-/// Times a CPU gave up waiting for the console (its holder was stuck).
+/// Times a CPU gave up waiting for the console (its holder was stuck) and
+/// wrote anyway.
 pub static OVERRUNS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-/// Set by the panic path: from then on every CPU writes without waiting.
-static FORCED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-
+/// Holds the console for normal-context output (the shell): the printer
+/// role of [`lines`], so log lines from other CPUs wait in the queue
+/// instead of landing inside the shell's text.
 struct Guard {
     taken: bool,
 }
@@ -37,67 +32,88 @@ struct Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         if self.taken {
-            OWNER.store(0, Ordering::Release);
+            lines::release();
         }
     }
 }
 
 fn lock() -> Guard {
-    let me = crate::arch::x86_64::percpu::cpu_index_or_zero() + 1;
-    if FORCED.load(Ordering::Relaxed) || OWNER.load(Ordering::Relaxed) == me {
+    if lines::forced_by_me().is_some() {
+        // A panic owns the console (this CPU's, or another's: then the
+        // caller's output is dropped).
         return Guard { taken: false };
     }
-    // Bounded: a holder stuck in #MC or halted by an NMI must not hang
-    // everyone else; after the bound we print anyway (interleaved output
-    // is the lesser evil) and count it.
+    // Bounded: a printer stuck in #MC or halted by an NMI must not hang
+    // the shell; after the bound we write anyway and count it.
     let deadline = crate::arch::x86_64::tsc::rdtsc()
         .wrapping_add(crate::arch::x86_64::tsc::khz().max(1_000_000) * 200);
-    loop {
-        if OWNER
-            .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            return Guard { taken: true };
+    match lines::acquire(deadline) {
+        lines::Acquired::Taken => Guard { taken: true },
+        lines::Acquired::Reentered => Guard { taken: false },
+        lines::Acquired::TimedOut => {
+            OVERRUNS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            Guard { taken: false }
         }
-        if FORCED.load(Ordering::Relaxed) {
-            return Guard { taken: false };
-        }
-        if crate::arch::x86_64::tsc::rdtsc() > deadline {
-            OVERRUNS.fetch_add(1, Ordering::Relaxed);
-            return Guard { taken: false };
-        }
-        core::hint::spin_loop();
     }
 }
 
-/// Lets every CPU write without waiting for the console (panic path).
+/// The panic path takes the console: only this CPU prints from now on.
 pub fn force_unlock() {
-    FORCED.store(true, Ordering::SeqCst);
+    lines::force();
 }
 
 /// Writes bytes to every console sink, holding the console for the call.
 pub fn write_str(s: &str) {
     let _g = lock();
-    write_unlocked(s);
+    write_raw(s);
 }
 
-fn write_unlocked(s: &str) {
+/// Writes to the sinks; the caller is the printer (or the console is not
+/// shared yet).
+fn write_raw(s: &str) {
     serial::write_str(s);
     framebuffer::write_str(s);
 }
 
-/// Runs `f` with exclusive use of the console, so a multi-line message is
-/// not interleaved with other CPUs' output.
-pub fn with_console<R>(f: impl FnOnce(&mut dyn fmt::Write) -> R) -> R {
+/// A line before the line queue exists (early boot, one CPU).
+fn write_direct_line(s: &str) {
     let _g = lock();
+    before_log_output();
+    write_raw(s);
+    write_raw("\n");
+}
+
+/// Log output is about to be written: the shell takes its prompt off.
+fn before_log_output() {
     struct W;
     impl fmt::Write for W {
         fn write_str(&mut self, s: &str) -> fmt::Result {
-            write_unlocked(s);
+            write_raw(s);
             Ok(())
         }
     }
-    f(&mut W)
+    shell::before_output(&mut W);
+}
+
+/// Runs `f` with exclusive use of the console, so the shell's output is
+/// not interleaved with other CPUs' log lines (they are queued meanwhile).
+pub fn with_console<R>(f: impl FnOnce(&mut dyn fmt::Write) -> R) -> R {
+    let _g = lock();
+    struct W {
+        quiet: bool,
+    }
+    impl fmt::Write for W {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            if !self.quiet {
+                write_raw(s);
+            }
+            Ok(())
+        }
+    }
+    // While another CPU prints a panic, the shell's output is dropped.
+    f(&mut W {
+        quiet: lines::forced_by_me() == Some(false),
+    })
 }
 
 /// The next input byte from the serial line or the keyboard, if any.

@@ -9,6 +9,10 @@ use crate::apei::record_id;
 use crate::error;
 use crate::mca::record::MceRecord;
 
+/// Exported records the panic path cleared to make room.
+static RECLAIMED: spin::Mutex<record_id::Reclaimed<64>> =
+    spin::Mutex::new(record_id::Reclaimed::new());
+
 /// Writes a fatal record from the machine-check panic path: no allocation,
 /// no waiting for locks. When the store is full, the oldest exported record
 /// is cleared to make room (and that is said).
@@ -23,9 +27,9 @@ pub fn write_fatal(rec: &MceRecord) {
     let saved = store.write_reclaiming(
         &bytes,
         || {
-            EXPORTED
-                .try_lock()
-                .and_then(|mut e| record_id::take_oldest_exported(&mut e))
+            let exported = EXPORTED.try_lock()?;
+            let mut reclaimed = RECLAIMED.try_lock()?;
+            record_id::take_oldest_exported(&exported, &mut reclaimed)
         },
         |victim, cleared| match cleared {
             Ok(()) => error!(
@@ -43,9 +47,9 @@ pub fn write_fatal(rec: &MceRecord) {
             error!("erst: store full and no exported record to reclaim; record not saved")
         }
         Err(ReclaimError::Write(e)) => error!("erst: saving the record failed: {e}"),
-        // Every try cleared a record and the store is still full: the
-        // record is dropped without a further word.
-        Err(ReclaimError::StillFull) => {}
+        Err(ReclaimError::StillFull) => error!(
+            "erst: store still full after clearing exported records; record not saved"
+        ),
     }
 }
 

@@ -38,10 +38,11 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
     let slot = &state::CPUS[cpu];
     slot.mcgcap.store(cap.0, Ordering::SeqCst);
     slot.apic_id.store(apic_id, Ordering::SeqCst);
+    state::init_found(cpu, cap.banks());
     let quirks: Vec<_> = quirks::for_cpu(vendor, info.family, info.model).collect();
     let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), Source::Boot);
     let report = banks::init_banks(&msr, cap, &quirks, &template, |mut rec| {
-        rec.severity = crate::mca::exception::glue::grade::grade_polled(&rec);
+        rec.severity = crate::mca::exception::grade::grade_polled(&rec);
         state::log(cpu, rec);
     });
     slot.ignored.store(report.ignored, Ordering::SeqCst);

@@ -5,6 +5,7 @@
 use crate::arch::x86_64::tsc;
 use crate::cpuset::{AtomicCpuSet, MAX_CPUS};
 use crate::mca::banks::McgCap;
+use crate::mca::exception::found::FoundBanks;
 use crate::mca::glue::hw_msr::HwMsr;
 use crate::mca::inject::overlay::{BankOverlay, OverlayMsr};
 use crate::mca::log::ring::PerCpuRings;
@@ -95,6 +96,26 @@ pub fn ignored_banks(cpu: usize) -> u64 {
 /// The panic path waits (bounded) for them, so a CPU that decides to panic
 /// first cannot stop another before its records are in the ring.
 pub static SCANNING: AtomicCpuSet = AtomicCpuSet::new();
+
+/// Each CPU's copies of what it found in its banks during the current #MC
+/// (see `exception::found`), set up by its MCA init.
+static FOUND: [Once<FoundBanks>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
+
+/// Gives `cpu` its found-bank copies (normal context, at MCA init).
+pub fn init_found(cpu: usize, banks: u8) {
+    if let Some(f) = FOUND.get(cpu) {
+        f.call_once(|| FoundBanks::new(banks as usize));
+    }
+}
+
+/// `cpu`'s found-bank copies, once its MCA init ran.
+pub fn found(cpu: usize) -> Option<&'static FoundBanks> {
+    FOUND.get(cpu)?.get()
+}
+
+/// Per CPU, the banks its last #MC logged and left uncleared because the
+/// machine was going down (for the panic report).
+pub static LEFT_BANKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// Banks holding an error whose reporting was not enabled, cleared by #MC
 /// without a record.

@@ -1,5 +1,8 @@
-//! Recovery from uncorrected errors in normal context. All kernel side for
-//! now (`glue/`): memory_failure and the fixups of recoverable copy routines.
+//! Recovery from uncorrected errors: which address recovery may act on
+//! (`address`), and in `glue/` memory_failure and the fixups of recoverable
+//! copy routines.
+
+pub mod address;
 
 #[cfg(target_os = "none")]
 pub mod glue;

@@ -44,7 +44,7 @@ pub fn subscriber() -> Subscriber {
 }
 
 fn count(rec: &MceRecord) {
-    let Some(addr) = crate::mca::recovery::glue::memory_failure::physical_address(rec) else {
+    let Some(addr) = crate::mca::recovery::address::physical_address(rec) else {
         return;
     };
     let pfn = addr / PAGE_SIZE;

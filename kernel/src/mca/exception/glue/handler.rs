@@ -6,14 +6,14 @@
 //!
 //! It runs on its own IST stack with interrupts off. It never allocates and
 //! takes no lock: records go into this CPU's lock-free ring and the consumer
-//! is woken with an IPI.
+//! is woken with an IPI. The bank scan itself is pure (`exception::scan`).
 
 use crate::arch::x86_64::percpu;
 use crate::clock::TscClock;
 use crate::cpuset::{AtomicCpuSet, CpuSet};
-use crate::mca::banks;
-use crate::mca::exception::glue::grade::{context_of, grade_exception};
+use crate::mca::exception::grade::context_of;
 use crate::mca::exception::rendezvous::{Phase, Rendezvous};
+use crate::mca::exception::scan::{self, Banks, Policy, Scan};
 use crate::mca::exception::severity::{decide, Context, Decision};
 use crate::mca::glue::state;
 use crate::mca::msr::Msr;
@@ -28,78 +28,21 @@ pub static RENDEZVOUS: Rendezvous = Rendezvous::new();
 /// CPUs asked to enter the handler through an NMI (software broadcast).
 static NMI_BROADCAST: AtomicCpuSet = AtomicCpuSet::new();
 
-/// What one pass over this CPU's banks found.
-#[derive(Clone, Copy)]
-struct Scan {
-    worst: Severity,
-    msg: &'static str,
-    /// The severity-table rule of the worst error, if any.
-    rule: Option<usize>,
-    /// The physical address of the worst error, if the bank gave one.
-    addr: Option<u64>,
-}
-
-/// Grades (and, when `log` is set, logs and clears) every bank.
-fn scan_banks(
-    msr: &impl Msr,
-    cpu: usize,
-    template: &MceRecord,
-    ctx: Context,
-    log: bool,
-    no_way_out: bool,
-) -> Scan {
-    let cap = state::mcgcap(cpu);
-    let ignored = state::ignored_banks(cpu);
-    let mut s = Scan {
-        worst: Severity::NoError,
-        msg: "No error found",
-        rule: None,
-        addr: None,
-    };
-    for bank in 0..cap.banks().min(64) {
-        if ignored & (1 << bank) != 0 {
-            continue;
-        }
-        let Some(mut rec) = banks::read_bank(msr, bank, template) else {
-            continue;
-        };
-        let (g, rule) = grade_exception(&rec, ctx);
-        rec.severity = g.severity;
-        if g.severity > s.worst {
-            s.worst = g.severity;
-            s.msg = g.msg;
-            s.rule = rule;
-            s.addr = crate::mca::recovery::glue::memory_failure::physical_address(&rec);
-        }
-        if !log {
-            continue;
-        }
-        // An error whose reporting was not enabled did not raise this #MC
-        // (QEMU's broadcast puts one on every CPU it did not target): clear
-        // it and count it, but it is not an error record.
-        if g.severity == Severity::NoError {
-            banks::clear_bank(msr, bank);
-            state::NOT_ENABLED_CLEARED.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        // Corrected and UCNA errors belong to the poller unless the machine
-        // is going down (then everything is logged now).
-        if matches!(g.severity, Severity::Keep | Severity::Deferred) && !no_way_out {
-            continue;
-        }
-        state::log(cpu, rec);
-        banks::clear_bank(msr, bank);
+/// The banks this CPU scans.
+fn banks_of(cpu: usize) -> Banks {
+    Banks {
+        count: state::mcgcap(cpu).banks(),
+        ignored: state::ignored_banks(cpu),
     }
-    s
 }
 
-/// Entry from the IDT (vector 18), from the NMI handler (software broadcast)
-/// and from the fixed-vector broadcast IPI.
 /// Makes this the #MC handler (before the first IDT load).
 pub fn register() {
     crate::arch::x86_64::idt::set_machine_check(machine_check);
 }
 
+/// Entry from the IDT (vector 18), from the NMI handler (software broadcast)
+/// and from the fixed-vector broadcast IPI.
 pub fn machine_check(frame: &mut InterruptStackFrame) {
     let cpu = percpu::current().index as usize;
     state::EXCEPTIONS[cpu].fetch_add(1, Ordering::Relaxed);
@@ -129,8 +72,24 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     }
 
     // Phase 0: would any bank forbid returning? (Linux's mce_no_way_out.)
-    let pre = scan_banks(&msr, cpu, &template, ctx, false, false);
+    // A copy of every valid bank goes where the panic path finds it, so
+    // nothing this CPU saw is lost if the machine stops before it logs.
+    let found = state::found(cpu);
+    let which = banks_of(cpu);
+    let pre = scan::grade_banks(&msr, which, &template, ctx, |rec| {
+        // "Not enabled" (QEMU's broadcast filler) is not an error record.
+        if let (Some(f), true) = (found, rec.severity > Severity::NoError) {
+            f.put(rec);
+        }
+    });
     let mut no_way_out = pre.worst >= Severity::Panic;
+    // Logging takes this CPU's copy: the record is in the ring now.
+    let log = |rec: MceRecord| {
+        if let Some(f) = found {
+            f.take(rec.bank);
+        }
+        state::log(cpu, rec);
+    };
 
     // AMD signals every #MC locally; Intel says so with MCG_STATUS.LMCE_S.
     let vendor = template.cpuvendor;
@@ -138,6 +97,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         || mcgstatus & mcg_status::LMCE_S != 0
         || crate::smp::online_count() == 1;
     let timeout = state::MONARCH_TIMEOUT_US.load(Ordering::Relaxed);
+    let tolerant = state::TOLERANT.load(Ordering::Relaxed);
     let clock = TscClock;
 
     let mut timed_out = false;
@@ -147,7 +107,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // global worst: only the CPU that consumed the poison kills its task).
     let own: Scan;
     let (worst, msg) = if local {
-        let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
+        let s = scan::log_banks(&msr, which, &template, ctx, Policy::going_down(no_way_out), log);
         own = s;
         (s.worst, s.msg)
     } else {
@@ -159,11 +119,16 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
             timeout,
         ) {
             Ok(order) => {
+                // Every CPU has called in: the vote is complete, and a fatal
+                // error anywhere means every CPU logs all it holds and
+                // leaves its banks as they were (Linux's global no_way_out).
+                no_way_out |= RENDEZVOUS.global_no_way_out();
                 if let Err(t) = RENDEZVOUS.wait_turn(&order, &clock, timeout) {
                     timed_out = true;
                     report_timeout(cpu, t.phase, t.missing, template.time_us);
                 }
-                let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
+                let policy = Policy::going_down(no_way_out);
+                let s = scan::log_banks(&msr, which, &template, ctx, policy, log);
                 own = s;
                 // The rule first: reporting passes the turn on, and others
                 // may read it as soon as they see this CPU's severity.
@@ -185,18 +150,34 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                 }
             }
             Err(t) => {
-                // Could not meet the others: handle our own banks alone.
+                // Could not meet the others: handle our own banks alone. The
+                // decision is known before logging: what we saw, what the
+                // others had reported, and the timeout.
                 timed_out = true;
                 report_timeout(cpu, t.phase, t.missing, template.time_us);
-                let s = scan_banks(&msr, cpu, &template, ctx, true, no_way_out);
-                own = s;
-                (t.outcome.worst.max(s.worst), s.msg)
+                no_way_out |= t.outcome.global_no_way_out;
+                let worst = t.outcome.worst.max(pre.worst);
+                let down = matches!(decide(worst, tolerant, no_way_out, true), Decision::Panic(_));
+                let s = scan::log_banks(
+                    &msr,
+                    which,
+                    &template,
+                    ctx,
+                    Policy {
+                        log_all: down,
+                        clear: false,
+                    },
+                    log,
+                );
+                if !down {
+                    scan::clear_banks(&msr, s.logged);
+                }
+                own = Scan { left: if down { s.left } else { Default::default() }, ..s };
+                (worst, s.msg)
             }
         }
     };
 
-    state::SCANNING.remove(cpu as u32);
-    let tolerant = state::TOLERANT.load(Ordering::Relaxed);
     let mut decision = decide(worst, tolerant, no_way_out, timed_out);
     if let Decision::Panic(_) = decision {
         if worst >= Severity::Panic {
@@ -221,10 +202,22 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     }
 
     if let Decision::Panic(reason) = decision {
+        // The banks this CPU logged without clearing, for the panic report.
+        state::LEFT_BANKS[cpu].store(own.left.0, Ordering::SeqCst);
+        state::SCANNING.remove(cpu as u32);
         // Only the Monarch (or a CPU that could not meet the others) ends
         // the machine; the others wait to be stopped by its NMI.
-        crate::mca::log::glue::consumer::panic_dump_and_stop(reason, met);
+        crate::mca::log::glue::panic_dump::panic_dump_and_stop(reason, met);
     }
+    if !own.left.is_empty() {
+        // Going on after all (tolerant=3): the logged banks are done with.
+        scan::clear_banks(&msr, own.left);
+    }
+    if let Some(f) = found {
+        f.forget();
+    }
+    state::NOT_ENABLED_CLEARED.fetch_add(own.not_enabled as u64, Ordering::Relaxed);
+    state::SCANNING.remove(cpu as u32);
 
     // Consumed poison on this CPU (SRAR): the interrupted code must not
     // resume. A user task is marked killed and the frame returns into its
@@ -262,7 +255,7 @@ fn worst_msg(vendor: CpuVendor, worst_cpu: Option<u32>, own: &'static str) -> &'
     match rule {
         0 => own,
         r => {
-            crate::mca::exception::glue::grade::rule_message(vendor, r as usize - 1).unwrap_or(own)
+            crate::mca::exception::grade::rule_message(vendor, r as usize - 1).unwrap_or(own)
         }
     }
 }

@@ -1,5 +1,3 @@
-//! Kernel side of the #MC path: the exception handler (`handler`) and the
-//! interrupted context fed to the severity table (`grade`).
+//! Kernel side of the #MC path: the exception handler.
 
-pub mod grade;
 pub mod handler;

@@ -10,7 +10,7 @@ use crate::arch::x86_64::idt::vector;
 use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::tsc;
 use crate::config::LogLevel;
-use crate::cpuset::{CpuSet, MAX_CPUS};
+use crate::cpuset::MAX_CPUS;
 use crate::klog;
 use crate::mca::decode::{self, ASCII_LINE_PREFIX};
 use crate::mca::glue::state;
@@ -25,7 +25,7 @@ const CONSUMER_CPU: u32 = 0;
 static PENDING: AtomicBool = AtomicBool::new(false);
 
 /// The record the consumer is handling right now, if any.
-static IN_FLIGHT: Mutex<Option<MceRecord>> = Mutex::new(None);
+pub(super) static IN_FLIGHT: Mutex<Option<MceRecord>> = Mutex::new(None);
 
 /// Subscribers to decoded records.
 pub static SUBSCRIBERS: Mutex<Registry> = Mutex::new(Registry::new());
@@ -249,54 +249,4 @@ fn report_drops() {
             *seen = dropped;
         }
     }
-}
-
-/// The machine-check panic path: print every CPU's records exactly once
-/// (the rings hand each record out once), then stop the other CPUs and end
-/// the run. Called from #MC context by the CPU that decided.
-pub fn panic_dump_and_stop(reason: &str, met: Option<CpuSet>) -> ! {
-    // One CPU prints; any other that decides the same halts here. The
-    // others are stopped first, so nobody consumes or prints meanwhile.
-    crate::panic::claim();
-    // Let CPUs still logging their banks finish (bounded), so their records
-    // are printed and saved, not cut off by the stop.
-    let me = CpuSet::single(crate::arch::x86_64::percpu::current().index);
-    let deadline = tsc::now_us() + 100_000;
-    while !state::SCANNING.load().difference(&me).is_empty() && tsc::now_us() < deadline {
-        core::hint::spin_loop();
-    }
-    crate::panic::stop_other_cpus();
-    crate::console::force_unlock();
-    crate::error!("mce: [Hardware Error]: {reason}: printing all machine-check records");
-    let mut in_flight = None;
-    for _ in 0..1000 {
-        if let Some(g) = IN_FLIGHT.try_lock() {
-            in_flight = *g;
-            break;
-        }
-        core::hint::spin_loop();
-    }
-    if let Some(rec) = in_flight {
-        crate::error!("mce: the consumer was handling this record when the machine stopped:");
-        print_record(&rec);
-        crate::firmware::glue::fatal::write_fatal(&rec);
-    }
-    let mut cpus = CpuSet::EMPTY;
-    for rings in state::ring_sets() {
-        rings.drain(|cpu, rec| {
-            cpus.insert(cpu as u32);
-            print_record(&rec);
-            // Kept across the reboot (read back and listed on the next boot).
-            crate::firmware::glue::fatal::write_fatal(&rec);
-        });
-    }
-    crate::error!("mce: records printed from CPUs {}", cpus);
-    if let Some(m) = met {
-        crate::error!(
-            "mce: rendezvous: CPUs {} took part, CPUs {} online",
-            m,
-            crate::smp::online()
-        );
-    }
-    crate::panic::machine_check_panic(reason)
 }

@@ -7,7 +7,7 @@
 use crate::boot::FRAMES;
 use crate::mca::log::notify::{Filter, Subscriber};
 use crate::mca::record::{MceRecord, Severity};
-use crate::mca::regs::{mcg_cap, misc, status};
+use crate::mca::recovery::address::physical_address;
 use crate::mm::frame::{RetireResult, Retired, PAGE_SIZE};
 use crate::{info, warn};
 
@@ -25,19 +25,6 @@ pub fn subscriber() -> Subscriber {
         },
         handler: memory_failure_record,
     }
-}
-
-/// The physical address of a record's error, when the bank says the address
-/// is physical (MISC address mode, with SER_P) or gives no mode at all.
-pub fn physical_address(rec: &MceRecord) -> Option<u64> {
-    let addr = rec.error_address()?;
-    if rec.mcgcap & mcg_cap::SER_P != 0 && rec.status & status::MISCV != 0 {
-        let mode = (rec.misc & misc::ADDR_MODE_MASK) >> misc::ADDR_MODE_SHIFT;
-        if mode != misc::ADDR_MODE_PHYSICAL {
-            return None;
-        }
-    }
-    Some(addr)
 }
 
 fn memory_failure_record(rec: &MceRecord) {

@@ -1,5 +1,5 @@
-//! The glue between records and the severity table in the kernel: the
-//! context of the interrupted code and the vendor, for #MC and for polling.
+//! Grading a record in its context: the interrupted code (from its CS and
+//! whether its RIP has a fixup) and the vendor, for #MC and for polling.
 
 use crate::mca::exception::severity::{self, Context, GradeInput};
 use crate::mca::record::{MceRecord, Severity};
