@@ -56,6 +56,9 @@ pub struct Config {
     /// `mce.monarch_timeout_us`: how long a CPU waits for the others in the
     /// machine-check rendezvous.
     pub monarch_timeout_us: u64,
+    /// `mce.rendezvous_cap_us`: the longest one machine-check rendezvous may
+    /// last from its first arrival, however slowly its CPUs progress.
+    pub rendezvous_cap_us: u64,
     /// `mce.poll_ms`: the longest interval between polls of the banks.
     pub poll_ms: u64,
     /// `mce.ring_capacity`: records per CPU in the record ring.
@@ -95,6 +98,7 @@ impl Default for Config {
         Config {
             tolerant: 1,
             monarch_timeout_us: 1_000_000,
+            rendezvous_cap_us: 30_000_000,
             poll_ms: 1000,
             ring_capacity: 64,
             storm_threshold: 5,
@@ -192,6 +196,11 @@ impl Config {
                     .filter(|v| *v > 0 && *v <= 60_000_000)
                     .ok_or_else(|| bad("1..60000000 microseconds"))?
             }
+            "mce.rendezvous_cap_us" => {
+                self.rendezvous_cap_us = parse_u64(value)
+                    .filter(|v| (1_000..=600_000_000).contains(v))
+                    .ok_or_else(|| bad("1000..600000000 microseconds"))?
+            }
             "mce.poll_ms" => {
                 self.poll_ms = parse_u64(value)
                     .filter(|v| (10..=3_600_000).contains(v))
@@ -268,11 +277,12 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "mce.tolerant={} mce.monarch_timeout_us={} mce.poll_ms={} mce.ring_capacity={} \
+            "mce.tolerant={} mce.monarch_timeout_us={} mce.rendezvous_cap_us={} mce.poll_ms={} mce.ring_capacity={} \
              mce.storm_threshold={} mce.storm_poll_ms={} mce.storm_clean_polls={} \
              cec.threshold={} cec.window_s={} einj={} log={}",
             self.tolerant,
             self.monarch_timeout_us,
+            self.rendezvous_cap_us,
             self.poll_ms,
             self.ring_capacity,
             self.storm_threshold,
@@ -312,7 +322,7 @@ mod tests {
         assert_eq!(c, Config::default());
         assert_eq!(
             c.to_string(),
-            "mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.poll_ms=1000 mce.ring_capacity=64 mce.storm_threshold=5 mce.storm_poll_ms=1000 mce.storm_clean_polls=30 cec.threshold=10 cec.window_s=86400 einj=off log=info"
+            "mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.rendezvous_cap_us=30000000 mce.poll_ms=1000 mce.ring_capacity=64 mce.storm_threshold=5 mce.storm_poll_ms=1000 mce.storm_clean_polls=30 cec.threshold=10 cec.window_s=86400 einj=off log=info"
         );
     }
 

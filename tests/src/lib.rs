@@ -92,6 +92,10 @@ impl VmOptions {
         self.cpu = c.into();
         self
     }
+    pub fn mem(mut self, m: &str) -> Self {
+        self.mem = m.into();
+        self
+    }
     pub fn erst(mut self, p: PathBuf) -> Self {
         self.erst = Some(p);
         self

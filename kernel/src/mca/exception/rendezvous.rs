@@ -31,19 +31,21 @@
 //!
 //! Timeouts: every wait runs until the awaited event or until no CPU has
 //! made progress (arrived, reported its scan, published the decision, left)
-//! for `timeout_us`, and never past `cap_us` (see [`Rendezvous::set_cap_us`])
-//! after the first arrival. So a CPU that never comes is named at most
-//! `timeout_us` after the last CPU that did come, and the whole rendezvous
-//! ends within `cap_us`; while CPUs keep arriving or scanning, however slowly
-//! (an overcommitted host delivers a broadcast to 64 vCPUs over seconds), it
-//! does not give up on them. Linux counts its timeout in spin steps of the
-//! waiting CPU, which stretch the same way but without a bound in time.
+//! for `timeout_us` of the waiting CPU's own running time, and never past
+//! `cap_us` (see [`Rendezvous::set_cap_us`]) of wall time after the first
+//! arrival. So on bare metal a CPU that never comes is named `timeout_us`
+//! after the last CPU that did come, and the whole rendezvous ends within
+//! `cap_us`. While CPUs keep arriving or scanning, however slowly, it does
+//! not give up on them; and time the waiter itself was not running (a host
+//! that runs 64 vCPUs on 2 cores deschedules them for long stretches: see
+//! [`Watchdog`]) does not count, which is how Linux's timeouts, counted in
+//! spin steps, survive such hosts too, but Linux has no bound in time.
 
 use core::hint::spin_loop;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 
 use crate::mca::record::Severity;
-use crate::time::Clock;
+use crate::time::{Clock, Watchdog};
 
 use crate::cpuset::AtomicCpuSet;
 pub use crate::cpuset::CpuSet;
@@ -87,7 +89,7 @@ fn unpack_worst(packed: u64) -> (Severity, Option<u32>) {
 /// One CPU's view of progress during one wait.
 struct Watch {
     seen: u64,
-    since_us: u64,
+    dog: Watchdog,
 }
 
 /// A CPU's place in one rendezvous, handed out by [`Rendezvous::start`].
@@ -262,39 +264,41 @@ impl Rendezvous {
     }
 
     /// Starts watching for progress, for one wait.
-    fn watch(&self, clock: &impl Clock) -> Watch {
+    fn watch(&self, clock: &impl Clock, timeout_us: u64) -> Watch {
+        let now = clock.now_us();
+        let cap = self.cap_us.load(SeqCst);
+        let mut dog = Watchdog::new(now, timeout_us, cap);
+        if let t @ 1.. = self.first_arrival_us.load(SeqCst) {
+            dog.cap_from(t, cap);
+        }
         Watch {
             seen: self.progress.load(SeqCst),
-            since_us: clock.now_us(),
+            dog,
         }
     }
 
-    /// True once no CPU has made progress for `timeout_us` while `w`
-    /// watched, or the cap from the first arrival has passed.
-    fn expired(&self, w: &mut Watch, clock: &impl Clock, timeout_us: u64) -> bool {
-        let now = clock.now_us();
+    /// True once no CPU has made progress for `timeout_us` of this CPU's
+    /// running time while `w` watched, or the cap from the first arrival
+    /// has passed (see [`Watchdog`]).
+    fn expired(&self, w: &mut Watch, clock: &impl Clock) -> bool {
         let p = self.progress.load(SeqCst);
-        if p != w.seen {
-            w.seen = p;
-            w.since_us = now;
+        let progressed = p != w.seen;
+        w.seen = p;
+        if let t @ 1.. = self.first_arrival_us.load(SeqCst) {
+            w.dog.cap_from(t, self.cap_us.load(SeqCst));
         }
-        let first = match self.first_arrival_us.load(SeqCst) {
-            0 => w.since_us,
-            t => t,
-        };
-        now >= w.since_us.saturating_add(timeout_us)
-            || now >= first.saturating_add(self.cap_us.load(SeqCst))
+        w.dog.expired(clock.now_us(), progressed)
     }
 
     /// Spins until `done` holds or the wait [`expired`](Self::expired); true
     /// when done.
     fn wait(&self, clock: &impl Clock, timeout_us: u64, mut done: impl FnMut() -> bool) -> bool {
-        let mut w = self.watch(clock);
+        let mut w = self.watch(clock, timeout_us);
         loop {
             if done() {
                 return true;
             }
-            if self.expired(&mut w, clock, timeout_us) {
+            if self.expired(&mut w, clock) {
                 return done();
             }
             spin_loop();
@@ -325,12 +329,12 @@ impl Rendezvous {
         }
         let expected_set = online.union(&CpuSet::single(cpu));
         let expected = expected_set.count();
-        let mut w = self.watch(clock);
+        let mut w = self.watch(clock, timeout_us);
 
         let position = loop {
             let c = self.ctrl.load(SeqCst);
             if c & CLOSED != 0 {
-                if self.expired(&mut w, clock, timeout_us) {
+                if self.expired(&mut w, clock) {
                     return Err(Timeout {
                         phase: Phase::Gate,
                         missing: self.arrived.load().difference(&self.left.load()),
@@ -396,7 +400,7 @@ impl Rendezvous {
                     outcome,
                 });
             }
-            if self.expired(&mut w, clock, timeout_us) {
+            if self.expired(&mut w, clock) {
                 // Close the call-in; losing the race means someone else closed
                 // it or the last CPU just arrived: either way look again.
                 let _ = self.ctrl.compare_exchange(c, c | CLOSED, SeqCst, SeqCst);

@@ -145,6 +145,7 @@ pub fn init(cpus: usize, config: &crate::config::Config) {
     EXC_RINGS.call_once(|| PerCpuRings::new(cpus, config.ring_capacity));
     TOLERANT.store(config.tolerant, Ordering::SeqCst);
     MONARCH_TIMEOUT_US.store(config.monarch_timeout_us, Ordering::SeqCst);
+    crate::mca::exception::glue::handler::RENDEZVOUS.set_cap_us(config.rendezvous_cap_us);
     POLL_MS.store(config.poll_ms, Ordering::SeqCst);
     UNRESPONSIVE_CPU.store(
         config.test_unresponsive_cpu.unwrap_or(u32::MAX),

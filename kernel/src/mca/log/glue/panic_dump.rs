@@ -11,6 +11,7 @@ use crate::firmware::glue::fatal::write_fatal;
 use crate::mca::exception::found::Seen;
 use crate::mca::glue::state;
 use crate::mca::record::MceRecord;
+use crate::time::Watchdog;
 use core::sync::atomic::Ordering;
 
 /// How long the dump waits for CPUs still inside the handler, at the most.
@@ -78,22 +79,19 @@ pub fn panic_dump_and_stop(reason: &str, met: Option<CpuSet>) -> ! {
 
 /// Lets CPUs still inside the handler reach the point where their records
 /// are in a ring or in their copies: while any of them makes progress
-/// (leaves the set), up to the rendezvous timeout without progress, and
-/// never longer than [`SCANNING_CAP_US`].
+/// (leaves the set), up to the rendezvous timeout without progress (of this
+/// CPU's running time, see `time::Watchdog`), and never longer than
+/// [`SCANNING_CAP_US`].
 fn wait_for_scanning_cpus() {
     let me = CpuSet::single(crate::arch::x86_64::percpu::current().index);
     let timeout = state::MONARCH_TIMEOUT_US.load(Ordering::Relaxed);
-    let start = tsc::now_us();
+    let mut dog = Watchdog::new(tsc::now_us(), timeout, SCANNING_CAP_US);
     let mut last = state::SCANNING.load().difference(&me);
-    let mut since = start;
     while !last.is_empty() {
-        let now = tsc::now_us();
         let now_set = state::SCANNING.load().difference(&me);
-        if now_set != last {
-            last = now_set;
-            since = now;
-        }
-        if now >= since.saturating_add(timeout) || now >= start + SCANNING_CAP_US {
+        let progressed = now_set != last;
+        last = now_set;
+        if dog.expired(tsc::now_us(), progressed) {
             crate::error!("mce: CPUs {last} still in the machine-check handler; not waiting longer");
             return;
         }
