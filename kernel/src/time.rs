@@ -87,7 +87,10 @@ mod tests {
             assert!(!w.expired(now, true));
         }
         now += 200;
-        assert!(w.expired(now, true), "past the cap at 5100 despite progress");
+        assert!(
+            w.expired(now, true),
+            "past the cap at 5100 despite progress"
+        );
         let mut w = Watchdog::new(1_000, 1_000, 5_000);
         w.cap_from(0, 2_000);
         assert!(w.expired(2_000, true), "cap from the earlier start");

@@ -12,13 +12,11 @@ use tests::*;
 fn boot_many(name: &str, cpus: u32, cmdline: &str) -> Vm {
     let vm = boot_ready(
         name,
-        VmOptions::default()
-            .cpus(cpus)
-            .mem("1G")
-            .cmdline(cmdline),
+        VmOptions::default().cpus(cpus).mem("1G").cmdline(cmdline),
     );
     assert!(
-        vm.output().contains(&format!("smp: {cpus} of {cpus} CPUs online")),
+        vm.output()
+            .contains(&format!("smp: {cpus} of {cpus} CPUs online")),
         "{}",
         vm.output()
     );
@@ -32,14 +30,25 @@ fn srao_broadcasts_complete(cpus: u32) {
         let t = Instant::now();
         mce_b(&mut vm, 0, 1, SRAO_SCRUB, RIPV_MCIP, &addr, MISC_PHYS_LSB12);
         vm.expect_anywhere(
-            &format!(r"mce: rendezvous {n}: CPUs 0,1,.*,{} met and were released", cpus - 1),
+            &format!(
+                r"mce: rendezvous {n}: CPUs 0,1,.*,{} met and were released",
+                cpus - 1
+            ),
             Duration::from_secs(120),
         );
         eprintln!("{cpus} vCPUs: broadcast {n} handled in {:?}", t.elapsed());
     }
-    assert!(vm.grep("timeout in machine-check rendezvous").is_empty(), "{}", vm.output());
+    assert!(
+        vm.grep("timeout in machine-check rendezvous").is_empty(),
+        "{}",
+        vm.output()
+    );
     assert!(vm.grep("Kernel panic").is_empty(), "{}", vm.output());
-    assert_eq!(vm.grep(r"mce: CPU 0 BANK 1 \(exception, severity SRAO\)").len(), 3);
+    assert_eq!(
+        vm.grep(r"mce: CPU 0 BANK 1 \(exception, severity SRAO\)")
+            .len(),
+        3
+    );
     assert_eq!(vm.quit(), ExitKind::NoExitCode);
 }
 
@@ -51,4 +60,126 @@ fn broadcast_sraos_complete_at_32_vcpus() {
 #[test]
 fn broadcast_sraos_complete_at_64_vcpus() {
     srao_broadcasts_complete(64);
+}
+
+/// A fatal broadcast while cpu2 holds `what` for good: every record is
+/// still printed and saved, and the run ends with the machine-check code.
+fn fatal_while_cpu2_holds(what: &str) {
+    let mut vm = boot_ready(&format!("down-hold-{what}"), VmOptions::default());
+    vm.send(&format!("testhook hold {what} 2\r"));
+    vm.expect_anywhere(
+        &format!("testhook: cpu2 holds the {what} lock for good"),
+        STEP,
+    );
+    // A corrected error waiting in cpu3's bank 3: with the global no-way-out
+    // it is logged and saved too.
+    mce(
+        &mut vm,
+        3,
+        3,
+        CE_MEM_RD_CH2,
+        "0",
+        "0x2345000",
+        MISC_PHYS_LSB12,
+    );
+    mce_b(&mut vm, 1, 2, FATAL_PCC, RIPV_EIPV_MCIP, "0", "0");
+    assert_eq!(
+        vm.exit_status(STEP),
+        ExitKind::MachineCheckPanic,
+        "{}",
+        vm.output()
+    );
+    let out = vm.output();
+    for rec in [
+        "mce: CPU 1 BANK 2 (exception, severity panic)",
+        "mce: CPU 3 BANK 3 (exception, severity",
+        "Kernel panic - not syncing: Fatal machine check: Processor context corrupt",
+    ] {
+        assert!(out.contains(rec), "{rec}:\n{out}");
+    }
+    assert_eq!(
+        vm.grep(r"erst: cpu\d+ bank \d+ saved as record").len(),
+        2,
+        "{out}"
+    );
+    assert!(
+        vm.grep("records printed from CPUs")
+            .iter()
+            .any(|l| l.ends_with("1,3")),
+        "{out}"
+    );
+    // The banks keep their errors for the firmware and the next boot.
+    assert!(
+        out.contains("mce: cpu1: banks 2 left as they were"),
+        "{out}"
+    );
+    assert!(
+        out.contains("mce: cpu3: banks 3 left as they were"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_panic_path_does_not_need_the_heap() {
+    fatal_while_cpu2_holds("heap");
+}
+
+#[test]
+fn the_panic_path_does_not_need_the_console() {
+    fatal_while_cpu2_holds("console");
+}
+
+/// The kernel's line prefix: `[seconds.micros] ` then an optional level.
+fn is_kernel_line(l: &str) -> bool {
+    let Some(rest) = l.strip_prefix('[') else {
+        return false;
+    };
+    let Some((stamp, _)) = rest.split_once("] ") else {
+        return false;
+    };
+    let Some((secs, micros)) = stamp.trim_start().split_once('.') else {
+        return false;
+    };
+    !secs.is_empty()
+        && secs.bytes().all(|b| b.is_ascii_digit())
+        && micros.len() == 6
+        && micros.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[test]
+fn console_lines_stay_whole_when_32_cpus_time_out_at_once() {
+    // Every CPU but the hung one reports the timeout at about the same
+    // moment, from #MC context, and the panic follows.
+    let mut vm = boot_many(
+        "down-lines-32",
+        32,
+        "mce.monarch_timeout_us=200000 mce.test_unresponsive_cpu=31",
+    );
+    mce_b(
+        &mut vm,
+        0,
+        1,
+        SRAO_SCRUB,
+        RIPV_MCIP,
+        "0x10000000",
+        MISC_PHYS_LSB12,
+    );
+    assert_eq!(
+        vm.exit_status(Duration::from_secs(120)),
+        ExitKind::MachineCheckPanic
+    );
+    let lines = vm.lines();
+    // From the kernel's first line (the bootloader prints before it).
+    let first = lines.iter().position(|l| is_kernel_line(l)).unwrap();
+    let bad: Vec<&String> = lines[first..]
+        .iter()
+        .filter(|l| !is_kernel_line(l) && !l.trim().is_empty())
+        .collect();
+    assert!(bad.is_empty(), "lines not in the kernel's format: {bad:#?}");
+    let timeouts =
+        vm.grep(r"timeout in machine-check rendezvous \(Arrive\) .*CPUs not responding: 31$");
+    assert_eq!(timeouts.len(), 31, "{}", vm.output());
+    assert!(vm
+        .output()
+        .contains("mce: CPU 0 BANK 1 (exception, severity SRAO)"));
 }

@@ -144,11 +144,14 @@ fn uncorrected_error_without_broadcast_times_out_naming_the_absent_cpus() {
 #[test]
 fn an_unresponsive_cpu_causes_a_bounded_timeout_not_a_hang() {
     let timeout_us = 300_000u64;
+    let cap_us = 3_000_000u64;
     let mut vm = boot(
         "rdv-stuck",
         4,
         "intel",
-        &format!("mce.monarch_timeout_us={timeout_us} mce.test_unresponsive_cpu=2"),
+        &format!(
+            "mce.monarch_timeout_us={timeout_us} mce.rendezvous_cap_us={cap_us} mce.test_unresponsive_cpu=2"
+        ),
     );
     mce_b(
         &mut vm,
@@ -164,9 +167,10 @@ fn an_unresponsive_cpu_causes_a_bounded_timeout_not_a_hang() {
         r"timeout in machine-check rendezvous \(Arrive\) after \d+ us: CPUs not responding: 2$",
     );
     assert!(!lines.is_empty(), "{}", vm.output());
-    // The timeout runs from the first arrival; each CPU reports the time
-    // since its own (slightly later) entry, so allow a little skew. None
-    // waits much longer than the bound.
+    // The timeout counts a waiter's own running time since the last CPU
+    // arrived, so on this loaded host it may take longer in wall time than
+    // `timeout_us`, never less; the cap bounds it in wall time (each CPU
+    // reports the time since its own, slightly later, entry).
     let waited: Vec<u64> = lines
         .iter()
         .map(|l| {
@@ -181,7 +185,7 @@ fn an_unresponsive_cpu_causes_a_bounded_timeout_not_a_hang() {
         *waited.iter().max().unwrap() >= timeout_us * 9 / 10,
         "{waited:?}"
     );
-    assert!(waited.iter().all(|&w| w < timeout_us * 3), "{waited:?}");
+    assert!(waited.iter().all(|&w| w < cap_us + 200_000), "{waited:?}");
     assert_eq!(vm.grep("Kernel panic - not syncing").len(), 1);
 }
 

@@ -50,7 +50,10 @@ pub fn take_oldest_exported<const N: usize>(
     exported: &BTreeSet<u64>,
     reclaimed: &mut Reclaimed<N>,
 ) -> Option<u64> {
-    let id = exported.iter().copied().find(|id| !reclaimed.contains(*id))?;
+    let id = exported
+        .iter()
+        .copied()
+        .find(|id| !reclaimed.contains(*id))?;
     reclaimed.push(id).then_some(id)
 }
 
@@ -62,7 +65,10 @@ pub struct Reclaimed<const N: usize> {
 
 impl<const N: usize> Reclaimed<N> {
     pub const fn new() -> Self {
-        Self { ids: [0; N], len: 0 }
+        Self {
+            ids: [0; N],
+            len: 0,
+        }
     }
 
     pub fn contains(&self, id: u64) -> bool {
@@ -125,9 +131,18 @@ mod tests {
             .into_iter()
             .collect();
         let mut r = Reclaimed::<8>::new();
-        assert_eq!(take_oldest_exported(&exported, &mut r), Some(record_id(100, 7)));
-        assert_eq!(take_oldest_exported(&exported, &mut r), Some(record_id(200, 2)));
-        assert_eq!(take_oldest_exported(&exported, &mut r), Some(record_id(300, 1)));
+        assert_eq!(
+            take_oldest_exported(&exported, &mut r),
+            Some(record_id(100, 7))
+        );
+        assert_eq!(
+            take_oldest_exported(&exported, &mut r),
+            Some(record_id(200, 2))
+        );
+        assert_eq!(
+            take_oldest_exported(&exported, &mut r),
+            Some(record_id(300, 1))
+        );
         assert_eq!(take_oldest_exported(&exported, &mut r), None);
         assert_eq!(exported.len(), 3, "the set is left alone");
         let mut small = Reclaimed::<1>::new();

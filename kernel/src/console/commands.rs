@@ -13,7 +13,7 @@ use core::sync::atomic::Ordering;
 /// Command names (for completion and `help`).
 pub static NAMES: &[&str] = &[
     "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "einj", "selftest",
-    "bench", "tasks", "run", "kill", "demo", "cpu",
+    "bench", "tasks", "run", "kill", "demo", "cpu", "testhook",
 ];
 
 const HELP: &str = "\
@@ -41,6 +41,8 @@ commands:
   run <program> [cpu=<n>] start a user task (run alone lists the programs)
   kill <id>               kill a user task
   demo srar               a user task consumes poison (SRAR) and is killed; the rest goes on
+  testhook hold heap|console <cpu>
+                          test only: that CPU takes the heap's lock or the console for good
 ";
 
 /// Runs one command line.
@@ -80,6 +82,7 @@ pub fn run(line: &str) {
         "run" => super::cmd_task::run(&args),
         "kill" => super::cmd_task::kill(&args),
         "demo" => super::cmd_task::demo(&args),
+        "testhook" => super::cmd_testhook::run(&args),
         other => kprint!("unknown command '{other}' (try help)\n"),
     }
 }

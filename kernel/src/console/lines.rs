@@ -260,3 +260,17 @@ pub enum Acquired {
     Reentered,
     TimedOut,
 }
+
+/// Test hook (`testhook hold console`): becomes the printer and never
+/// gives the console back, as a CPU stopped while printing would (its
+/// queued lines are left to the panic path to print).
+pub fn hold_forever(held: &core::sync::atomic::AtomicBool) -> ! {
+    x86_64::instructions::interrupts::disable();
+    while OWNER.compare_exchange(0, me(), SeqCst, SeqCst).is_err() {
+        core::hint::spin_loop();
+    }
+    held.store(true, SeqCst);
+    loop {
+        core::hint::spin_loop();
+    }
+}

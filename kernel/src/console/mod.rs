@@ -7,6 +7,7 @@ pub mod cmd_einj;
 pub mod cmd_erst;
 pub mod cmd_selftest;
 pub mod cmd_task;
+pub mod cmd_testhook;
 pub mod commands;
 pub mod framebuffer;
 pub mod keyboard;

@@ -47,9 +47,9 @@ pub fn write_fatal(rec: &MceRecord) {
             error!("erst: store full and no exported record to reclaim; record not saved")
         }
         Err(ReclaimError::Write(e)) => error!("erst: saving the record failed: {e}"),
-        Err(ReclaimError::StillFull) => error!(
-            "erst: store still full after clearing exported records; record not saved"
-        ),
+        Err(ReclaimError::StillFull) => {
+            error!("erst: store still full after clearing exported records; record not saved")
+        }
     }
 }
 

@@ -13,9 +13,9 @@
 //! from its own #MC, any CPU takes with a compare-and-swap.
 
 use crate::mca::record::MceRecord;
+use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU8, Ordering::SeqCst};
-use alloc::boxed::Box;
 
 const EMPTY: u8 = 0;
 const WRITING: u8 = 1;
@@ -175,7 +175,11 @@ mod tests {
         f.forget();
         assert_eq!(f.take(3), None);
         f.put(&rec(3, 0x34));
-        assert_eq!(f.take(3).map(|r| r.status), Some(0x34), "reusable after forget");
+        assert_eq!(
+            f.take(3).map(|r| r.status),
+            Some(0x34),
+            "reusable after forget"
+        );
     }
 
     #[test]
@@ -191,14 +195,30 @@ mod tests {
     #[test]
     fn a_shared_bank_is_seen_once() {
         let mut seen = Seen::<2>::new();
-        let a = MceRecord { cpu: 0, ..rec(3, 0x55) };
-        let b = MceRecord { cpu: 1, ..rec(3, 0x55) };
-        let c = MceRecord { cpu: 1, ..rec(4, 0x55) };
+        let a = MceRecord {
+            cpu: 0,
+            ..rec(3, 0x55)
+        };
+        let b = MceRecord {
+            cpu: 1,
+            ..rec(3, 0x55)
+        };
+        let c = MceRecord {
+            cpu: 1,
+            ..rec(4, 0x55)
+        };
         assert_eq!(seen.first_cpu_with(&a), None);
         assert_eq!(seen.first_cpu_with(&b), Some(0), "the sibling's copy");
         assert_eq!(seen.first_cpu_with(&c), None, "another bank");
-        assert_eq!(seen.first_cpu_with(&a), None, "the same CPU twice is two records");
-        let d = MceRecord { cpu: 2, ..rec(7, 1) };
+        assert_eq!(
+            seen.first_cpu_with(&a),
+            None,
+            "the same CPU twice is two records"
+        );
+        let d = MceRecord {
+            cpu: 2,
+            ..rec(7, 1)
+        };
         assert_eq!(seen.first_cpu_with(&d), None, "full: new");
         assert_eq!(seen.first_cpu_with(&MceRecord { cpu: 3, ..d }), None);
     }

@@ -205,7 +205,9 @@ mod tests {
     fn phase_zero_touches_nothing() {
         let msr = machine(&[(1, PCC_UC), (2, CE)]);
         let mut seen = Vec::new();
-        let s = grade_banks(&msr, ALL, &template(), Context::Kernel, |r| seen.push(r.bank));
+        let s = grade_banks(&msr, ALL, &template(), Context::Kernel, |r| {
+            seen.push(r.bank)
+        });
         assert_eq!(seen, [1, 2]);
         assert_eq!(s.worst, Severity::Panic);
         assert!(msr.writes.borrow().is_empty());
@@ -225,7 +227,11 @@ mod tests {
         );
         assert_eq!(
             logged,
-            [(1, Severity::Panic), (2, Severity::Keep), (3, Severity::Deferred)]
+            [
+                (1, Severity::Panic),
+                (2, Severity::Keep),
+                (3, Severity::Deferred)
+            ]
         );
         assert_eq!(s.left.iter().collect::<Vec<_>>(), [1, 2, 3]);
         assert!(msr.writes.borrow().is_empty(), "banks left as they were");
@@ -252,7 +258,11 @@ mod tests {
         assert_eq!(s.addr, Some(0x1000));
         assert_eq!(s.not_enabled, 1);
         assert_eq!((status_of(&msr, 9), status_of(&msr, 4)), (0, 0));
-        assert_eq!((status_of(&msr, 2), status_of(&msr, 3)), (CE, UCNA), "the poller's");
+        assert_eq!(
+            (status_of(&msr, 2), status_of(&msr, 3)),
+            (CE, UCNA),
+            "the poller's"
+        );
         assert!(s.left.is_empty());
     }
 

@@ -15,3 +15,15 @@ pub fn init(start: u64, size: u64) {
     // mapped writable, and that nothing else uses; this runs once.
     unsafe { HEAP.lock().init(start as *mut u8, size as usize) }
 }
+
+/// Test hook (`testhook hold heap`): takes the heap's lock on the calling
+/// CPU and never gives it back, as a CPU stopped inside the allocator
+/// would. Interrupts stay off; NMIs and machine checks still come.
+pub fn hold_lock_forever(held: &core::sync::atomic::AtomicBool) -> ! {
+    x86_64::instructions::interrupts::disable();
+    let _guard = HEAP.lock();
+    held.store(true, core::sync::atomic::Ordering::SeqCst);
+    loop {
+        core::hint::spin_loop();
+    }
+}

@@ -9,8 +9,7 @@ use crate::cpuset::MAX_CPUS;
 use crate::mca::msr::Msr;
 use crate::mca::record::Source;
 use crate::mca::{
-    banks, corrected::glue::storm, corrected::poll_policy, exception::grade, glue::state,
-    regs,
+    banks, corrected::glue::storm, corrected::poll_policy, exception::grade, glue::state, regs,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 

@@ -107,7 +107,14 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // global worst: only the CPU that consumed the poison kills its task).
     let own: Scan;
     let (worst, msg) = if local {
-        let s = scan::log_banks(&msr, which, &template, ctx, Policy::going_down(no_way_out), log);
+        let s = scan::log_banks(
+            &msr,
+            which,
+            &template,
+            ctx,
+            Policy::going_down(no_way_out),
+            log,
+        );
         own = s;
         (s.worst, s.msg)
     } else {
@@ -157,7 +164,10 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                 report_timeout(cpu, t.phase, t.missing, template.time_us);
                 no_way_out |= t.outcome.global_no_way_out;
                 let worst = t.outcome.worst.max(pre.worst);
-                let down = matches!(decide(worst, tolerant, no_way_out, true), Decision::Panic(_));
+                let down = matches!(
+                    decide(worst, tolerant, no_way_out, true),
+                    Decision::Panic(_)
+                );
                 let s = scan::log_banks(
                     &msr,
                     which,
@@ -172,7 +182,10 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                 if !down {
                     scan::clear_banks(&msr, s.logged);
                 }
-                own = Scan { left: if down { s.left } else { Default::default() }, ..s };
+                own = Scan {
+                    left: if down { s.left } else { Default::default() },
+                    ..s
+                };
                 (worst, s.msg)
             }
         }
@@ -254,9 +267,7 @@ fn worst_msg(vendor: CpuVendor, worst_cpu: Option<u32>, own: &'static str) -> &'
         .map_or(0, |a| a.load(Ordering::SeqCst));
     match rule {
         0 => own,
-        r => {
-            crate::mca::exception::grade::rule_message(vendor, r as usize - 1).unwrap_or(own)
-        }
+        r => crate::mca::exception::grade::rule_message(vendor, r as usize - 1).unwrap_or(own),
     }
 }
 

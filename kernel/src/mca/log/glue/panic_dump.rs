@@ -92,7 +92,9 @@ fn wait_for_scanning_cpus() {
         let progressed = now_set != last;
         last = now_set;
         if dog.expired(tsc::now_us(), progressed) {
-            crate::error!("mce: CPUs {last} still in the machine-check handler; not waiting longer");
+            crate::error!(
+                "mce: CPUs {last} still in the machine-check handler; not waiting longer"
+            );
             return;
         }
         core::hint::spin_loop();
