@@ -69,7 +69,7 @@ pub mod proc_valid {
     pub const FLAGS: u64 = 1 << 4;
     pub const LEVEL: u64 = 1 << 5;
     pub const VERSION: u64 = 1 << 6;
-    pub const BRAND: u64 = 1 << 7;
+    // Bit 7: the brand string, not kept.
     pub const ID: u64 = 1 << 8;
     pub const TARGET_ADDRESS: u64 = 1 << 9;
     pub const REQUESTOR_ID: u64 = 1 << 10;
