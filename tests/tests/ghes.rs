@@ -366,12 +366,51 @@ fn polled_nmi_and_fallback_sources_are_serviced() {
     vm.quit();
 }
 
+/// A read-only window the host can write and the guest cannot: an
+/// ivshmem device's BAR over a file mapped read-only into the guest, where
+/// a block status never clears. Returns the file and the QEMU arguments.
+fn read_only_window(name: &str) -> (PathBuf, Vec<String>) {
+    let file = PathBuf::from(format!("/dev/shm/rasos-{name}-rom-{}", std::process::id()));
+    let f = std::fs::File::create(&file).unwrap();
+    f.set_len(1 << 20).unwrap();
+    let args = vec![
+        "-object".to_string(),
+        format!(
+            "memory-backend-file,id=rom0,size=1M,mem-path={},share=on,readonly=on",
+            file.display()
+        ),
+        "-device".into(),
+        "ivshmem-plain,memdev=rom0".into(),
+    ];
+    (file, args)
+}
+
+/// The guest-physical address of the ivshmem BAR (from `info pci`).
+fn ivshmem_bar(vm: &mut Vm) -> u64 {
+    let pci = vm.hmp("info pci");
+    let dev = pci
+        .split("Bus ")
+        .find(|d| d.contains("1af4:1110"))
+        .unwrap_or_else(|| panic!("no ivshmem device:\n{pci}"));
+    let at = dev
+        .split("BAR2: 64 bit prefetchable memory at ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or_else(|| panic!("no BAR2:\n{dev}"));
+    u64::from_str_radix(at.trim_start_matches("0x"), 16).unwrap()
+}
+
 #[test]
 fn malformed_blocks_are_reported_and_the_kernel_carries_on() {
+    let (rom, args) = read_only_window("ghes-bad");
+    let mut o = VmOptions::default().cpus(2);
+    for a in &args {
+        o = o.qemu_arg(a);
+    }
     let mut vm = boot(
         "ghes-bad",
-        VmOptions::default().cpus(2),
-        &[ghes(1, POLLED, 20, None)],
+        o,
+        &[ghes(1, POLLED, 20, None), ghes(5, POLLED, 20, None)],
         &[1],
     );
     // A block whose length runs past its region (4096 bytes).
@@ -430,7 +469,34 @@ fn malformed_blocks_are_reported_and_the_kernel_carries_on() {
         "stats",
         r"ghes:   source 1: corrected 2 recoverable 0 fatal 0 info 0; too long 1 malformed 2 unreadable 0 unknown sections 1;",
     );
+
+    // A block status that never clears: source 5's block lies in memory
+    // the guest cannot write. Taken once, said, not logged again.
+    let bar = ivshmem_bar(&mut vm);
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new().write(true).open(&rom).unwrap();
+        f.write_all_at(&memory_block(CORRECTED, CE_ADDR, 2), 0).unwrap();
+    }
+    vm.ram_write(reg(5), &bar.to_le_bytes());
+    expect_record(&mut vm, 5, &["event severity: corrected"]);
+    vm.expect_line(
+        &format!(
+            r"ghes: source 5: block status at {bar:#x} does not clear \(reads 0x12 after writing 0\): the firmware's memory does not take the write; this block is not logged again while it stays"
+        ),
+        STEP,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let line = ask(&mut vm, "stats", r"ghes:   source 5: ");
+    assert!(line.contains("corrected 1 "), "{line}");
+    assert!(line.contains("status stuck 1 (found again "), "{line}");
+    assert!(!line.contains("(found again 0)"), "{line}");
+    assert_eq!(
+        vm.grep(r"Hardware error from APEI Generic Hardware Error Source: 5$").len(),
+        1
+    );
     vm.quit();
+    let _ = std::fs::remove_file(rom);
 }
 
 #[test]
