@@ -364,11 +364,11 @@ mod tests {
         (cfg, fw)
     }
 
+    /// What one service found: the copy, its check, the clear and the ack.
+    type Serviced = (Vec<u8>, Result<(), Problem>, Cleared, Acked);
+
     /// The whole service of one source, as the kernel runs it.
-    fn service(
-        cfg: &SourceConfig,
-        fw: &mut Firmware,
-    ) -> Option<(Vec<u8>, Result<(), Problem>, Cleared, Acked)> {
+    fn service(cfg: &SourceConfig, fw: &mut Firmware) -> Option<Serviced> {
         let p = match peek(cfg, fw) {
             Ok(Some(p)) => p,
             Ok(None) => return None,

@@ -276,7 +276,7 @@ mod tests {
         m[0..8].copy_from_slice(&u64::MAX.to_le_bytes());
         let old = MemoryError::parse(&m[..MemoryError::OLD_LEN]).unwrap();
         assert_eq!(old.validation_bits, 0x7fff);
-        assert_eq!(old.ignored_bits, u64::MAX & !0x7fff);
+        assert_eq!(old.ignored_bits, !0x7fff);
         assert_eq!(old.row, 0x1234);
         let mut s = alloc::string::String::new();
         old.write_fields(&mut s, 0).unwrap();
