@@ -128,11 +128,14 @@ fn log(args: &[&str]) {
         .collect();
     merged.sort_by_key(|(t, _)| *t);
     let skip = merged.len().saturating_sub(n);
+    let ghes = match blocks.len() {
+        0 => alloc::string::String::new(),
+        n => alloc::format!(" and {n} GHES block(s)"),
+    };
     kprint!(
-        "{} record(s) kept (last {}) and {} GHES block(s), showing {}\n",
+        "{} record(s) kept (last {}){ghes}, showing {}\n",
         recent.len(),
         consumer::RECENT_CAPACITY,
-        blocks.len(),
         merged.len() - skip
     );
     for (_, item) in merged.iter().skip(skip) {
