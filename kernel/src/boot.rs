@@ -165,6 +165,11 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     crate::mca::corrected::glue::cec::init(config.cec_threshold, config.cec_window_s);
     crate::mca::log::glue::consumer::subscribe(crate::mca::corrected::glue::cec::subscriber());
     crate::task::init();
+    // Firmware-first banks (HEST) before any CPU claims CMCI banks.
+    crate::mca::glue::state::FIRMWARE_FIRST.store(
+        crate::firmware::glue::reports::firmware_first_mask(),
+        core::sync::atomic::Ordering::SeqCst,
+    );
     crate::mca::glue::init::init_cpu(0, bsp_apic);
 
     apic::start_timer(crate::timer::TICK_MS);
@@ -172,12 +177,14 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     crate::smp::start_aps();
 
     // APEI: the tables, errors the firmware saw (BERT), error sources
-    // (HEST: firmware-first banks are left to it), and the persistent store.
+    // (HEST: firmware-first banks), the persistent store, then the GHES
+    // sources (a fatal one is saved in the store).
     crate::firmware::glue::reports::tables_line();
     crate::firmware::glue::reports::report_bert();
     let ff = crate::firmware::glue::reports::report_hest();
     crate::mca::glue::state::FIRMWARE_FIRST.store(ff, core::sync::atomic::Ordering::SeqCst);
     crate::firmware::glue::erst::init();
+    crate::firmware::glue::ghes::init();
     let usable: alloc::vec::Vec<(u64, u64)> = boot_info
         .memory_regions
         .iter()

@@ -1,6 +1,7 @@
 //! The NMI handler. NMIs are how one CPU reaches the others when they may
 //! have interrupts off: to stop them on panic, and to make them enter the
-//! machine-check handler for a software broadcast.
+//! machine-check handler for a software broadcast. Firmware also raises
+//! them for NMI-notified GHES error sources, checked here lock-free.
 
 use crate::cpuset::{AtomicCpuSet, CpuSet};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -36,6 +37,9 @@ pub fn handle(frame: &mut InterruptStackFrame) {
     }
     if crate::mca::exception::glue::handler::nmi_broadcast_pending() {
         crate::mca::inject::glue::injector::enter_broadcast(frame);
+        return;
+    }
+    if crate::firmware::glue::ghes::nmi() {
         return;
     }
     UNKNOWN.fetch_add(1, Ordering::Relaxed);

@@ -6,6 +6,8 @@
 //! Each VM gets its own directory under `target/test-vms/` with its own image
 //! (carrying its own boot configuration), QMP socket and ERST backing file.
 
+pub mod ghes;
+
 pub use boot::image::Firmware;
 pub use boot::qemu::ExitKind;
 use regex::Regex;

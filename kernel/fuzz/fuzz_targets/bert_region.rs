@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(out.ends_with('\n'));
     assert!(out.starts_with("BERT: "));
     // Every block printed took at least a header's worth of the region.
-    let blocks = out.matches("error status block: severity").count();
+    let blocks = out.matches("\nevent severity: ").count();
     assert!(blocks * ErrorStatusBlock::HEADER_LEN <= data.len());
     if blocks == 0 {
         assert!(out.contains("no boot errors") || out.contains("invalid error status block"));

@@ -199,6 +199,9 @@ impl RegisterAccess for Memory {
     }
 }
 
+/// GHES copies status blocks through the same byte-at-a-time reads.
+impl kernel::apei::ghes::BlockAccess for Memory {}
+
 // ---------------------------------------------------------------------------
 // Tables and instruction entries
 

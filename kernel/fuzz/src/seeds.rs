@@ -21,6 +21,8 @@ pub const TARGETS: &[&str] = &[
     "bert_region",
     "cper_record",
     "error_status_block",
+    "cper_sections",
+    "ghes_service",
     "apei_entries",
     "gas",
     "rsdp",
@@ -83,6 +85,40 @@ pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     add("error_status_block", "processor_v2", proc_block());
     add("error_status_block", "raw_data", raw_data_block());
     add("error_status_block", "empty", block(0, 3, &[]));
+
+    add(
+        "cper_sections",
+        "memory",
+        [&[0u8, 2][..], &memory_error_payload(0x1000)].concat(),
+    );
+    add(
+        "cper_sections",
+        "processor",
+        [&[1u8, 1][..], &processor_payload()].concat(),
+    );
+    add("cper_sections", "pcie", [&[2u8, 3][..], &pcie_payload()].concat());
+    add(
+        "cper_sections",
+        "fw_record_ref",
+        [&[3u8, 0, 2, 2, 0, 0, 0, 0, 0, 0][..], &[0x11; 30]].concat(),
+    );
+    add(
+        "cper_sections",
+        "unknown",
+        [&[5u8, 1][..], &[0x42; 16], b"vendor data"].concat(),
+    );
+
+    add(
+        "ghes_service",
+        "v2_memory",
+        ghes_input(1, 4096, 0, memory_block(0x1_2345_6000)),
+    );
+    add("ghes_service", "v1_processor", ghes_input(0, 4096, 0, proc_block()));
+    add(
+        "ghes_service",
+        "v2_offset_too_long",
+        ghes_input(1, 100, 4, memory_block(0x1000)),
+    );
 
     add(
         "apei_entries",
@@ -700,6 +736,31 @@ fn raw_data_block() -> Vec<u8> {
     b[8..12].copy_from_slice(&16u32.to_le_bytes());
     b.extend_from_slice(&[0x55; 16]);
     b
+}
+
+/// A PCIe error section at 0000:03:00.1 with AER information.
+fn pcie_payload() -> Vec<u8> {
+    let mut b = vec![0u8; kernel::apei::cper::PcieError::LEN];
+    b[0..8].copy_from_slice(&0xffu64.to_le_bytes());
+    b[8..12].copy_from_slice(&4u32.to_le_bytes());
+    b[24..28].copy_from_slice(&[0x86, 0x80, 0x30, 0x20]);
+    b[31] = 1;
+    b[35] = 3;
+    b[116..120].copy_from_slice(&0x0010_0000u32.to_le_bytes());
+    b
+}
+
+/// `ghes_service` input: flags, block length, ack bit offset, preserve
+/// 0xfffe, write 1, ack register 0xa0, then the block.
+fn ghes_input(flags: u8, block_len: u16, ack_offset: u8, block: Vec<u8>) -> Vec<u8> {
+    let mut v = vec![flags];
+    v.extend_from_slice(&block_len.to_le_bytes());
+    v.push(ack_offset);
+    for x in [0xfffeu64, 1, 0xa0] {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.extend_from_slice(&block);
+    v
 }
 
 // ---------------------------------------------------------------------------

@@ -77,6 +77,22 @@ fn seeds_are_valid() {
             "error_status_block" => {
                 cper::parse_error_status_block(&b).expect(&what);
             }
+            "cper_sections" => {
+                let mut out = String::new();
+                let ty = match b[0] {
+                    0 => cper::guids::SEC_PLATFORM_MEM,
+                    1 => cper::guids::SEC_PROC_GENERIC,
+                    2 => cper::guids::SEC_PCIE,
+                    3 => cper::guids::SEC_FW_ERR_REC_REF,
+                    _ => kernel::apei::guid::Guid(b[2..18].try_into().unwrap()),
+                };
+                let body = if b[0] < 5 { &b[2..] } else { &b[18..] };
+                cper::write_section(&mut out, 0, &ty, body).unwrap();
+                assert!(!out.contains("too small"), "{what}: {out}");
+            }
+            "ghes_service" => {
+                cper::parse_error_status_block(&b[28..]).expect(&what);
+            }
             "apei_entries" => {
                 let set = if b[0] & 1 == 0 {
                     interp::InstructionSet::Erst
@@ -90,7 +106,7 @@ fn seeds_are_valid() {
                 tables::parse_rsdp(&b).expect(&what);
             }
             "mce_inject" => {
-                kernel::mca::inject::language as inject::parse(std::str::from_utf8(&b).unwrap()).expect(&what);
+                kernel::mca::inject::language::parse(std::str::from_utf8(&b).unwrap()).expect(&what);
             }
             "config" if name == "all_keys" => {
                 let (_, problems) = kernel::config::Config::parse(std::str::from_utf8(&b).unwrap());

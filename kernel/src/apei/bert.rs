@@ -129,21 +129,20 @@ mod tests {
         region.resize(4096, 0);
         let s = describe(&region);
         assert!(s.starts_with("BERT: errors from the previous boot:\n"));
-        assert!(s.contains("error status block: severity fatal, uncorrectable, 1 entr(ies)"));
-        assert!(s.contains(
-            "entry 0: memory error (A5BC1114-6F64-4EDE-B863-3E83ED7C83B1), severity fatal"
-        ));
-        assert!(s.contains("time: 2024-02-29 12:34:56 (precise)"));
-        assert!(s.contains("FRU: DIMM0"));
-        assert!(s.contains("physical address 0x123456000"));
+        assert!(s.contains("\nevent severity: fatal\n"));
+        assert!(s.contains("\n Error 0, type: fatal\n"));
+        assert!(s.contains("\n  section_type: memory error\n"));
+        assert!(s.contains(" precise tstamp: 2024-02-29 12:34:56\n"));
+        assert!(s.contains(" fru_text: DIMM0\n"));
+        assert!(s.contains("  physical_address: 0x0000000123456000\n"));
         assert!(!s.contains("no boot errors"));
         // Two blocks back to back, then the zero terminator.
         let mut two = memory_block(0x1000);
         two.extend_from_slice(&memory_block(0x2000));
         two.resize(400, 0);
         let s = describe(&two);
-        assert_eq!(s.matches("error status block:").count(), 2, "{s}");
-        assert!(s.contains("0x1000") && s.contains("0x2000"));
+        assert_eq!(s.matches("event severity:").count(), 2, "{s}");
+        assert!(s.contains("0x0000000000001000") && s.contains("0x0000000000002000"));
     }
 
     #[test]
@@ -174,7 +173,7 @@ mod tests {
         let mut mixed = block.clone();
         mixed.extend_from_slice(&[0xff; 40]);
         let s = describe(&mixed);
-        assert!(s.contains("physical address 0x1000"));
+        assert!(s.contains("physical_address: 0x0000000000001000"));
         assert!(s.contains(&alloc::format!(
             "invalid error status block at offset {}",
             block.len()

@@ -20,8 +20,8 @@ const HELP: &str = "\
 commands:
   help                    this list
   cpus                    CPUs and their machine-check bank inventories
-  log [N] [ascii]         the last N records (default 10), decoded or as mcelog --ascii input
-  stats                   records per severity and CPU, drops, rendezvous times, pages
+  log [N] [ascii]         the last N records (default 10; GHES blocks too), decoded or as mcelog --ascii input
+  stats                   records per severity and CPU, drops, rendezvous times, pages, GHES sources
   config                  the configuration in effect
   config set key=value    change mce.tolerant, mce.poll_ms, mce.monarch_timeout_us or log
   inject <record>         inject in the mce-inject language, e.g.
@@ -120,22 +120,44 @@ fn log(args: &[&str]) {
             },
         }
     }
+    // Machine-check records and GHES blocks, merged by time.
+    let blocks = crate::firmware::glue::ghes::recent(n);
     let recent = consumer::RECENT.lock();
-    let skip = recent.len().saturating_sub(n);
+    let mut merged: alloc::vec::Vec<(u64, Result<&crate::mca::record::MceRecord, usize>)> = recent
+        .iter()
+        .skip(recent.len().saturating_sub(n))
+        .map(|r| (r.time_us, Ok(r)))
+        .chain(blocks.iter().enumerate().map(|(i, b)| (b.time_us, Err(i))))
+        .collect();
+    merged.sort_by_key(|(t, _)| *t);
+    let skip = merged.len().saturating_sub(n);
+    let ghes = match blocks.len() {
+        0 => alloc::string::String::new(),
+        n => alloc::format!(" and {n} GHES block(s)"),
+    };
     kprint!(
-        "{} record(s) kept (last {}), showing {}\n",
+        "{} record(s) kept (last {}){ghes}, showing {}\n",
         recent.len(),
         consumer::RECENT_CAPACITY,
-        recent.len() - skip
+        merged.len() - skip
     );
-    for rec in recent.iter().skip(skip) {
-        crate::console::with_console(|w| {
-            let _ = if ascii {
-                decode::write_ascii(rec, w)
-            } else {
-                decode::write_decoded(rec, w)
-            };
-        });
+    for (_, item) in merged.iter().skip(skip) {
+        match item {
+            Ok(rec) => crate::console::with_console(|w| {
+                let _ = if ascii {
+                    decode::write_ascii(rec, w)
+                } else {
+                    decode::write_decoded(rec, w)
+                };
+            }),
+            // No mcelog form: shown decoded, which mcelog skips over.
+            Err(i) => {
+                let b = &blocks[*i];
+                crate::console::with_console(|w| {
+                    let _ = crate::firmware::glue::ghes::write_recent(b, w);
+                });
+            }
+        }
     }
 }
 
@@ -175,6 +197,9 @@ fn stats() {
         consumer::STATS.lock().storm_suppressed
     );
     kprint!("{}\n", crate::mca::corrected::glue::cec::summary());
+    for line in crate::firmware::glue::ghes::summary() {
+        kprint!("{line}\n");
+    }
     kprint!(
         "NMIs nobody claimed: {}; interrupts on no handler's vector: {}; console waits given up: {}; console lines lost to a full queue: {}\n",
         crate::nmi::unknown_count(),

@@ -17,7 +17,11 @@
 //!     the QMP return time of the same injection and the time from that
 //!     return to the first decoded line (the kernel's own share);
 //!   - `kernel`: the console's `bench` command: record ring throughput, one
-//!     poll of all banks, ERST write/read/clear of one record.
+//!     poll of all banks, ERST write/read/clear of one record;
+//!   - `storm`: corrected errors absorbed per second during a storm;
+//!   - `ghes`: the host writing a CPER error status block (playing GHES
+//!     firmware in shared guest RAM) to the decoded console line, for a
+//!     polled source and an NMI-notified one.
 //!
 //! Progress goes to stderr; a group that fails is reported and skipped, the
 //! others' figures are still written (and the exit status is 1).
@@ -55,6 +59,7 @@ const GROUPS: &[(&str, Group)] = &[
     ("rendezvous", rendezvous),
     ("kernel", kernel),
     ("storm", storm),
+    ("ghes", ghes),
 ];
 
 /// What every group needs to know.
@@ -325,14 +330,28 @@ fn rendezvous_with(b: &Bench, cpus: u32) -> Vec<Metric> {
         let addr = format!("{:#x}", pfn << 12);
         skip_to_end(&mut vm);
         let t0 = Instant::now();
-        mce_b(&mut vm, target, 9, SRAO_SCRUB, RIPV_MCIP, &addr, MISC_PHYS_LSB12);
+        mce_b(
+            &mut vm,
+            target,
+            9,
+            SRAO_SCRUB,
+            RIPV_MCIP,
+            &addr,
+            MISC_PHYS_LSB12,
+        );
         let returned = t0.elapsed();
-        vm.expect_line(&record_line(target, 9, "exception"), Duration::from_secs(120));
+        vm.expect_line(
+            &record_line(target, 9, "exception"),
+            Duration::from_secs(120),
+        );
         let seen = t0.elapsed();
         qmp.push(ms(returned));
         line.push(ms(seen));
         after.push(ms(seen.saturating_sub(returned)));
-        vm.expect_anywhere(&format!(r"Memory failure: {pfn:#x}: "), Duration::from_secs(120));
+        vm.expect_anywhere(
+            &format!(r"Memory failure: {pfn:#x}: "),
+            Duration::from_secs(120),
+        );
         if cpus > 1 {
             let report = vm.expect_anywhere(
                 &format!(
@@ -380,7 +399,9 @@ fn rendezvous_with(b: &Bench, cpus: u32) -> Vec<Metric> {
         format!("srao_qmp_return_{cpus}cpu"),
         median(qmp),
         "ms",
-        format!("{cond}; host wall time from sending QMP `mce -b` to its return (QEMU's own share)"),
+        format!(
+            "{cond}; host wall time from sending QMP `mce -b` to its return (QEMU's own share)"
+        ),
     ));
     out.push(Metric::new(
         format!("srao_line_after_qmp_{cpus}cpu"),
@@ -540,6 +561,76 @@ fn qemu_version() -> String {
                 .map(|v| v.trim_end_matches(',').to_string())
         })
         .unwrap_or_else(|| "?".into())
+}
+
+// ---------------------------------------------------------------------------
+// ghes
+
+/// GHES sources: source 1 polled every `GHES_POLL_MS` (the HEST interval),
+/// source 2 GHESv2 notified by NMI (the host raises it with QMP
+/// `inject-nmi` right after writing the block). Each sample: write a
+/// corrected memory error block (status last), time to the kernel's
+/// `Hardware error from APEI Generic Hardware Error Source: N` line, wait
+/// for the block status to be cleared before the next.
+const GHES_POLL_MS: u32 = 20;
+
+fn ghes(b: &Bench) -> Vec<Metric> {
+    use tests::ghes::*;
+    let mut vm = boot(
+        "bench-ghes",
+        VmOptions::default(),
+        &[
+            ghes(1, POLLED, GHES_POLL_MS, None),
+            ghes(2, NMI, 0, Some(ack(2))),
+        ],
+        &[1, 2],
+    );
+    let header = |id: u16| {
+        format!(
+            r"\[Hardware Error\]: Hardware error from APEI Generic Hardware Error Source: {id}$"
+        )
+    };
+    let (mut polled, mut nmi) = (Vec::new(), Vec::new());
+    for i in 0..b.runs {
+        b.progress("ghes polled", i);
+        std::thread::sleep(jitter(Duration::from_millis(GHES_POLL_MS as u64)));
+        let blk1 = memory_block(CORRECTED, CE_ADDR + i as u64 * 0x1000, 2);
+        polled.push(time_to_line(&mut vm, |vm| post(vm, 1, &blk1), &header(1)));
+        wait_cleared(&vm, 1);
+        b.progress("ghes NMI", i);
+        let blk2 = memory_block(CORRECTED, CE_ADDR + i as u64 * 0x1000, 2);
+        nmi.push(time_to_line(
+            &mut vm,
+            |vm| {
+                post(vm, 2, &blk2);
+                vm.qmp_execute("inject-nmi", serde_json::json!({}));
+            },
+            &header(2),
+        ));
+        wait_cleared(&vm, 2);
+    }
+    vm.quit();
+    let cond = b.vm(Firmware::Bios, 4, "");
+    vec![
+        Metric::new(
+            format!("ghes_write_to_line_poll{GHES_POLL_MS}ms"),
+            median(polled),
+            "ms",
+            format!(
+                "{cond}, median of {}; host wall time from writing a corrected memory error block (status word last) into shared guest RAM to the decoded `Hardware error from APEI Generic Hardware Error Source: 1` line; source polled by the BSP tick at its HEST interval of {GHES_POLL_MS} ms (10 ms tick), each write at a random phase, so about half an interval is expected",
+                b.runs
+            ),
+        ),
+        Metric::new(
+            "ghes_write_to_line_nmi",
+            median(nmi),
+            "ms",
+            format!(
+                "{cond}, median of {}; host wall time from writing the block into shared guest RAM, then QMP `inject-nmi`, to the decoded `... Source: 2` line (GHESv2, NMI-notified: checked by the NMI handler, copied into a record slot, cleared and acked, printed by the consumer)",
+                b.runs
+            ),
+        ),
+    ]
 }
 
 fn main() {

@@ -5,7 +5,7 @@
 use core::fmt;
 
 use super::guids::Named;
-use super::section::write_section_body;
+use super::section::write_section;
 use super::{
     creator_name, flags, notification_type_name, parse_record, section_flags, section_type_name,
     validation,
@@ -77,7 +77,7 @@ pub fn describe(bytes: &[u8], out: &mut dyn fmt::Write) -> fmt::Result {
             }
         )?;
         if let Some(data) = rec.section_data(i) {
-            write_section_body(out, "    ", &d.section_type, data)?;
+            write_section(out, 4, &d.section_type, data)?;
         }
     }
     Ok(())

@@ -153,6 +153,15 @@ pub const CREATOR_LINUX_MCE: Guid = Guid::new(
     [0x8A, 0x8E, 0xBE, 0x2C, 0x64, 0x90, 0xB8, 0x9D],
 );
 
+/// Creator id of the records rasos writes for GHES blocks it saves on a
+/// fatal error (a status block turned into a whole CPER record).
+pub const CREATOR_RASOS_GHES: Guid = Guid::new(
+    0x7D5E7A13,
+    0x3C2B,
+    0x4F51,
+    [0x9C, 0x1E, 0x52, 0x41, 0x53, 0x4F, 0x53, 0x31],
+);
+
 /// A readable name for a notification type GUID.
 pub fn notification_type_name(g: &Guid) -> Option<&'static str> {
     Some(match *g {
@@ -190,6 +199,7 @@ pub fn section_type_name(g: &Guid) -> Option<&'static str> {
 pub fn creator_name(g: &Guid) -> Option<&'static str> {
     match *g {
         CREATOR_LINUX_MCE => Some("Linux (MCE / pstore)"),
+        CREATOR_RASOS_GHES => Some("rasos (GHES error status block)"),
         _ => None,
     }
 }

@@ -19,7 +19,9 @@
 //! - `mce`: Linux's `struct mce` section and machine-check record
 //!   ([`encode_mce`], [`decode_mce`]);
 //! - `section`: the section bodies we decode ([`MemoryError`],
-//!   [`ProcessorGenericError`]), one file each, shared by every describer;
+//!   [`ProcessorGenericError`], [`PcieError`], [`FirmwareErrorRef`]), one
+//!   file each, and [`write_section`], shared by every describer (BERT,
+//!   GHES, ERST), in the words of Linux's `cper.c`;
 //! - `status_block`: the Generic Error Status Block
 //!   ([`parse_error_status_block`]);
 //! - `describe`: the describer of whole records ([`describe()`]).
@@ -44,10 +46,13 @@ pub use record::{
     flags, parse_record, section_flags, validation, CperError, CperHeader, CperRecord,
     CperSeverity, SectionDescriptor, RECORD_REVISION, SECTION_REVISION, SIGNATURE, SIGNATURE_END,
 };
-pub use section::{mem_valid, MemoryError, ProcessorGenericError};
+pub use section::{
+    hex_dump, mem_valid, pcie_valid, write_section, FirmwareErrorRef, Indent, MemoryError,
+    PcieError, ProcessorGenericError,
+};
 pub use status_block::{
-    block_status, describe_status_block, entry_valid, parse_error_status_block, ErrorDataEntry,
-    ErrorStatusBlock,
+    block_status, claimed_block_len, describe_status_block, entry_valid, parse_error_status_block,
+    Entries, EntryIter, ErrorDataEntry, ErrorStatusBlock,
 };
 pub use time::{CperTimestamp, DateTime};
 

@@ -88,6 +88,14 @@ impl CperSeverity {
             CperSeverity::Unknown(_) => "unknown",
         }
     }
+    /// Linux's word (`cper_severity_str`): as [`name`](Self::name), but
+    /// "info" for informational.
+    pub const fn linux_name(self) -> &'static str {
+        match self {
+            CperSeverity::Informational => "info",
+            s => s.name(),
+        }
+    }
 }
 
 impl fmt::Display for CperSeverity {

@@ -3,12 +3,10 @@
 //! through which BERT and GHES hand over CPER section bodies without a
 //! record header.
 
-use alloc::vec::Vec;
 use core::fmt;
 
-use super::guids::Named;
-use super::section::write_section_body;
-use super::{section_type_name, CperError, CperSeverity, CperTimestamp};
+use super::section::{write_section, Indent};
+use super::{CperError, CperSeverity, CperTimestamp};
 use crate::apei::guid::Guid;
 use crate::apei::table::Reader;
 
@@ -31,12 +29,14 @@ pub mod entry_valid {
 }
 
 /// One Generic Error Data Entry with its payload (a CPER section body).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ErrorDataEntry<'a> {
     pub section_type: Guid,
     pub error_severity: CperSeverity,
     pub revision: u16,
     pub validation_bits: u8,
+    /// The section flags (`section_flags`: primary, containment warning,
+    /// reset, threshold exceeded, ...).
     pub flags: u8,
     pub fru_id: Guid,
     pub fru_text: [u8; 20],
@@ -55,19 +55,119 @@ impl ErrorDataEntry<'_> {
             return None;
         }
         let end = self.fru_text.iter().position(|&b| b == 0).unwrap_or(20);
-        core::str::from_utf8(&self.fru_text[..end]).ok()
+        let t = core::str::from_utf8(&self.fru_text[..end]).ok()?;
+        t.chars().all(|c| !c.is_control()).then_some(t)
     }
 }
 
+/// The Generic Error Data Entries of a block, read in place (no
+/// allocation: the GHES NMI path walks them). The block's parse checked
+/// that they tile its data area exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entries<'a> {
+    /// The block up to the end of its data area.
+    area: &'a [u8],
+    count: usize,
+}
+
+impl<'a> Entries<'a> {
+    pub const fn len(&self) -> usize {
+        self.count
+    }
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    pub fn iter(&self) -> EntryIter<'a> {
+        EntryIter {
+            area: self.area,
+            pos: ErrorStatusBlock::HEADER_LEN,
+            index: 0,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &Entries<'a> {
+    type Item = ErrorDataEntry<'a>;
+    type IntoIter = EntryIter<'a>;
+    fn into_iter(self) -> EntryIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterates the entries of a checked block.
+#[derive(Clone)]
+pub struct EntryIter<'a> {
+    area: &'a [u8],
+    pos: usize,
+    index: usize,
+}
+
+impl<'a> Iterator for EntryIter<'a> {
+    type Item = ErrorDataEntry<'a>;
+    fn next(&mut self) -> Option<ErrorDataEntry<'a>> {
+        if self.pos >= self.area.len() {
+            return None;
+        }
+        let (e, next) = read_entry(self.area, self.pos, self.index).ok()?;
+        self.pos = next;
+        self.index += 1;
+        Some(e)
+    }
+}
+
+/// Reads the entry at `pos` of `area` (the block up to its data end);
+/// returns it and where the next one starts.
+fn read_entry(
+    area: &[u8],
+    pos: usize,
+    index: usize,
+) -> Result<(ErrorDataEntry<'_>, usize), CperError> {
+    let mut r = Reader::at(area, pos);
+    let section_type = Guid(r.array()?);
+    let error_severity = CperSeverity::from_u32(r.u32()?);
+    let revision = r.u16()?;
+    let validation_bits = r.u8()?;
+    let flags = r.u8()?;
+    let length = r.u32()?;
+    let fru_id = Guid(r.array()?);
+    let fru_text = r.array()?;
+    let timestamp = if revision >> 8 >= 3 {
+        Some(CperTimestamp(r.u64()?))
+    } else {
+        None
+    };
+    let start = r.position();
+    let payload = r
+        .bytes(length as usize)
+        .map_err(|_| CperError::EntryOutOfBounds {
+            index,
+            offset: pos,
+            length,
+            end: area.len(),
+        })?;
+    let e = ErrorDataEntry {
+        section_type,
+        error_severity,
+        revision,
+        validation_bits,
+        flags,
+        fru_id,
+        fru_text,
+        timestamp,
+        payload,
+    };
+    Ok((e, start + length as usize))
+}
+
 /// A Generic Error Status Block (ACPI 18.3.2.7.1) and its entries.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ErrorStatusBlock<'a> {
     pub block_status: u32,
     pub raw_data_offset: u32,
     pub raw_data_length: u32,
     pub data_length: u32,
     pub error_severity: CperSeverity,
-    pub entries: Vec<ErrorDataEntry<'a>>,
+    pub entries: Entries<'a>,
     pub raw_data: &'a [u8],
 }
 
@@ -92,8 +192,31 @@ impl ErrorStatusBlock<'_> {
     }
 }
 
+/// The length a block claims in its header (Linux `cper_estatus_len`): the
+/// header and data area, or up to the end of the raw data when that lies
+/// beyond. `None` when `header` is shorter than a block header. Used to
+/// check a block against the room it has before copying it.
+pub fn claimed_block_len(header: &[u8]) -> Option<u64> {
+    if header.len() < ErrorStatusBlock::HEADER_LEN {
+        return None;
+    }
+    let mut r = Reader::new(header);
+    let _status = r.u32().ok()?;
+    let raw_off = r.u32().ok()? as u64;
+    let raw_len = r.u32().ok()? as u64;
+    let data_len = r.u32().ok()? as u64;
+    let data_end = ErrorStatusBlock::HEADER_LEN as u64 + data_len;
+    Some(if raw_off != 0 {
+        data_end.max(raw_off + raw_len)
+    } else {
+        data_end
+    })
+}
+
 /// Parses a Generic Error Status Block at the start of `bytes` (which may
-/// be longer), checking that every entry and the raw data lie inside it.
+/// be longer), checking as Linux's `cper_estatus_check` does that the
+/// entries tile the data area exactly and that the raw data lies after it,
+/// inside `bytes`. Never allocates.
 pub fn parse_error_status_block(bytes: &[u8]) -> Result<ErrorStatusBlock<'_>, CperError> {
     let mut r = Reader::new(bytes);
     let block_status = r.u32()?;
@@ -123,46 +246,13 @@ pub fn parse_error_status_block(bytes: &[u8]) -> Result<ErrorStatusBlock<'_>, Cp
         }
         &bytes[start..end as usize]
     };
-    let mut entries = Vec::new();
+    let area = &bytes[..data_end];
+    let mut count = 0;
     let mut pos = hl;
     while pos < data_end {
-        let index = entries.len();
-        let area = &bytes[..data_end];
-        let mut r = Reader::at(area, pos);
-        let section_type = Guid(r.array()?);
-        let error_severity = CperSeverity::from_u32(r.u32()?);
-        let revision = r.u16()?;
-        let validation_bits = r.u8()?;
-        let flags = r.u8()?;
-        let length = r.u32()?;
-        let fru_id = Guid(r.array()?);
-        let fru_text = r.array()?;
-        let timestamp = if revision >> 8 >= 3 {
-            Some(CperTimestamp(r.u64()?))
-        } else {
-            None
-        };
-        let start = r.position();
-        let payload = r
-            .bytes(length as usize)
-            .map_err(|_| CperError::EntryOutOfBounds {
-                index,
-                offset: pos,
-                length,
-                end: data_end,
-            })?;
-        entries.push(ErrorDataEntry {
-            section_type,
-            error_severity,
-            revision,
-            validation_bits,
-            flags,
-            fru_id,
-            fru_text,
-            timestamp,
-            payload,
-        });
-        pos = start + length as usize;
+        let (_, next) = read_entry(area, pos, count)?;
+        pos = next;
+        count += 1;
     }
     Ok(ErrorStatusBlock {
         block_status,
@@ -170,53 +260,73 @@ pub fn parse_error_status_block(bytes: &[u8]) -> Result<ErrorStatusBlock<'_>, Cp
         raw_data_length,
         data_length,
         error_severity,
-        entries,
+        entries: Entries { area, count },
         raw_data,
     })
 }
 
-/// Prints one status block and its entries readably.
+/// Prints one status block and its entries in the words of Linux's
+/// `cper_estatus_print` (`event severity: recoverable`, `Error 0, type:
+/// ...`, `section_type: memory error`, ...), one space of indentation per
+/// level as Linux prints them after its `[Hardware Error]: ` prefix. Never
+/// allocates.
 pub fn describe_status_block(b: &ErrorStatusBlock<'_>, out: &mut dyn fmt::Write) -> fmt::Result {
-    write!(out, "error status block: severity {}", b.error_severity)?;
-    for (bit, name) in [
-        (block_status::UNCORRECTABLE_VALID, ", uncorrectable"),
-        (block_status::CORRECTABLE_VALID, ", correctable"),
-        (
-            block_status::MULTIPLE_UNCORRECTABLE,
-            ", multiple uncorrectable",
-        ),
-        (block_status::MULTIPLE_CORRECTABLE, ", multiple correctable"),
-    ] {
-        if b.block_status & bit != 0 {
-            out.write_str(name)?;
-        }
-    }
-    writeln!(out, ", {} entr(ies)", b.entries.len())?;
-    for (i, e) in b.entries.iter().enumerate() {
+    if b.error_severity == CperSeverity::Corrected {
         writeln!(
             out,
-            "  entry {i}: {}, severity {}, {} byte(s)",
-            Named(&e.section_type, section_type_name(&e.section_type)),
-            e.error_severity,
-            e.payload.len()
+            "It has been corrected by h/w and requires no further action"
         )?;
-        if let Some(ts) = e.timestamp {
-            if e.validation_bits & entry_valid::TIMESTAMP != 0 {
-                writeln!(out, "    time: {ts}")?;
-            }
-        }
-        if e.validation_bits & entry_valid::FRU_ID != 0 {
-            writeln!(out, "    FRU id: {}", e.fru_id)?;
-        }
-        if let Some(t) = e.fru_text() {
-            writeln!(out, "    FRU: {t}")?;
-        }
-        write_section_body(out, "    ", &e.section_type, e.payload)?;
+    }
+    writeln!(out, "event severity: {}", b.error_severity.linux_name())?;
+    for (i, e) in b.entries.iter().enumerate() {
+        describe_entry(out, 1, i, &e)?;
+    }
+    if b.claimed_entry_count() as usize != b.entries.len() {
+        writeln!(
+            out,
+            " (block status claims {} entr(ies); {} found)",
+            b.claimed_entry_count(),
+            b.entries.len()
+        )?;
     }
     if !b.raw_data.is_empty() {
-        writeln!(out, "  raw data: {} byte(s)", b.raw_data.len())?;
+        writeln!(out, " raw data: {} byte(s)", b.raw_data.len())?;
     }
     Ok(())
+}
+
+/// One Generic Error Data Entry (Linux `cper_estatus_print_section`).
+fn describe_entry(
+    out: &mut dyn fmt::Write,
+    ind: usize,
+    i: usize,
+    e: &ErrorDataEntry<'_>,
+) -> fmt::Result {
+    let pfx = Indent(ind);
+    if let Some(ts) = e.timestamp {
+        if e.validation_bits & entry_valid::TIMESTAMP != 0 {
+            match ts.to_datetime() {
+                Some(dt) => writeln!(
+                    out,
+                    "{pfx}{}tstamp: {dt}",
+                    if dt.precise { "precise " } else { "imprecise " }
+                )?,
+                None => writeln!(out, "{pfx}tstamp: {ts}")?,
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{pfx}Error {i}, type: {}",
+        e.error_severity.linux_name()
+    )?;
+    if e.validation_bits & entry_valid::FRU_ID != 0 {
+        writeln!(out, "{pfx}fru_id: {}", e.fru_id)?;
+    }
+    if let Some(t) = e.fru_text() {
+        writeln!(out, "{pfx}fru_text: {t}")?;
+    }
+    write_section(out, ind + 1, &e.section_type, e.payload)
 }
 
 #[cfg(test)]
@@ -225,6 +335,7 @@ mod tests {
     use crate::apei::cper::tests::{block, entry, memory_block};
     use crate::apei::cper::{guids, MemoryError};
     use alloc::string::String;
+    use alloc::vec::Vec;
 
     #[test]
     fn status_block_with_zero_one_two_entries() {
@@ -232,21 +343,26 @@ mod tests {
         let b = parse_error_status_block(&empty).unwrap();
         assert!(b.entries.is_empty());
         assert_eq!(b.total_len(), 20);
+        assert_eq!(claimed_block_len(&empty), Some(20));
 
         let one = memory_block(0x1_2345_6000);
         let b = parse_error_status_block(&one).unwrap();
         assert_eq!(b.claimed_entry_count(), 1);
         assert_eq!(b.error_severity, CperSeverity::Fatal);
         assert_eq!(b.entries.len(), 1);
-        let e = &b.entries[0];
+        let e = b.entries.iter().next().unwrap();
         assert_eq!(e.section_type, guids::SEC_PLATFORM_MEM);
         assert_eq!(e.fru_text(), Some("DIMM0"));
         assert_eq!(e.timestamp.unwrap().to_datetime().unwrap().year, 2024);
         let m = MemoryError::parse(e.payload).unwrap();
         assert_eq!(m.address(), Some(0x1_2345_6000));
         assert_eq!(m.row, 0x1_1234);
-        let text = alloc::format!("{m}");
-        assert!(text.contains("multi-bit ECC physical address 0x123456000 node 1 bank 5"));
+        let mut s = String::new();
+        describe_status_block(&b, &mut s).unwrap();
+        assert_eq!(
+            s,
+            "event severity: fatal\n precise tstamp: 2024-02-29 12:34:56\n Error 0, type: fatal\n fru_text: DIMM0\n  section_type: memory error\n  physical_address: 0x0000000123456000\n  node:1 bank:5 row:70196 \n  error_type: 3, multi-bit ECC\n"
+        );
 
         let two = block(
             0x2 | (2 << 4),
@@ -258,14 +374,27 @@ mod tests {
         );
         let b = parse_error_status_block(&two).unwrap();
         assert_eq!(b.entries.len(), 2);
-        assert_eq!(b.entries[0].timestamp, None);
-        assert_eq!(b.entries[0].payload.len(), 192);
-        assert_eq!(b.entries[1].payload, &[1, 2, 3]);
+        let es: Vec<_> = b.entries.iter().collect();
+        assert_eq!(es[0].timestamp, None);
+        assert_eq!(es[0].payload.len(), 192);
+        assert_eq!(es[1].payload, &[1, 2, 3]);
         let mut s = String::new();
         describe_status_block(&b, &mut s).unwrap();
-        assert!(s.contains("severity corrected, correctable, 2 entr(ies)"));
-        assert!(s.contains("generic processor error"));
-        assert!(s.contains("unknown (07070707-"));
+        assert!(s.starts_with(
+            "It has been corrected by h/w and requires no further action\nevent severity: corrected\n"
+        ));
+        assert!(s.contains(" Error 0, type: corrected\n  section_type: general processor error\n"));
+        assert!(s.contains(" Error 1, type: corrected\n"));
+        assert!(s.contains("  section type: unknown, 07070707-"));
+        assert!(s.contains("  section length: 0x3\n  00000000: 030201"));
+        assert!(!s.contains("claims"));
+        // A count that disagrees with the entries found is said.
+        let mut lie = two.clone();
+        lie[0..4].copy_from_slice(&(0x2u32 | (5 << 4)).to_le_bytes());
+        let b = parse_error_status_block(&lie).unwrap();
+        let mut s = String::new();
+        describe_status_block(&b, &mut s).unwrap();
+        assert!(s.contains(" (block status claims 5 entr(ies); 2 found)"));
     }
 
     #[test]
@@ -295,6 +424,14 @@ mod tests {
                 ..
             })
         ));
+        assert_eq!(claimed_block_len(&big), Some(20 + u32::MAX as u64));
+        assert_eq!(claimed_block_len(&big[..19]), None);
+        // Leftover bytes after the last entry that cannot hold another.
+        let mut extra = one.clone();
+        let dl = (one.len() - 20 + 8) as u32;
+        extra[12..16].copy_from_slice(&dl.to_le_bytes());
+        extra.extend_from_slice(&[0; 8]);
+        assert!(parse_error_status_block(&extra).is_err());
         // Raw data overlapping the entries, or past the end.
         let mut raw = one.clone();
         raw[4..8].copy_from_slice(&20u32.to_le_bytes());
@@ -312,5 +449,6 @@ mod tests {
         let b = parse_error_status_block(&with_raw).unwrap();
         assert_eq!(b.raw_data, &[9, 9]);
         assert_eq!(b.total_len(), with_raw.len());
+        assert_eq!(claimed_block_len(&with_raw), Some(with_raw.len() as u64));
     }
 }

@@ -1,11 +1,13 @@
 //! APEI register access on this machine: the [`RegisterAccess`] the
 //! interpreter runs over (system memory through the physical mapping, system
-//! I/O through ports, TSC stalls, clflush), and [`MappedLog`], ERST's error
-//! log address range read and written through the mapping.
+//! I/O through ports, TSC stalls, clflush), its [`BlockAccess`] for GHES
+//! status blocks (copied through the mapping), and [`MappedLog`], ERST's
+//! error log address range read and written through the mapping.
 
 use super::acpi::phys_bytes;
 use crate::apei::erst::LogBuffer;
 use crate::apei::gas::{AccessError, AddressSpace, RegisterAccess};
+use crate::apei::ghes::BlockAccess;
 use crate::arch::x86_64::tsc;
 use crate::boot::phys_to_virt;
 use x86_64::instructions::port::Port;
@@ -98,6 +100,38 @@ impl RegisterAccess for HwAccess {
             // SAFETY: clflush of a mapped address has no other effect.
             unsafe { core::arch::asm!("clflush [{}]", in(reg) phys_to_virt(address)) };
         }
+    }
+}
+
+/// Status blocks are plain memory: copied through the physical mapping
+/// (volatile, the firmware writes them behind our back). No allocation, no
+/// lock: the NMI handler reads blocks this way.
+impl BlockAccess for HwAccess {
+    fn read_bytes(&mut self, phys: u64, out: &mut [u8]) -> Result<(), AccessError> {
+        let src = phys_bytes(phys, out.len()).ok_or(AccessError::Fault {
+            space: AddressSpace::SystemMemory,
+            address: phys,
+        })?;
+        for (o, s) in out.iter_mut().zip(src) {
+            // SAFETY: `s` is a byte of the physical mapping (checked by
+            // `phys_bytes`); a volatile read sees the firmware's latest write.
+            *o = unsafe { core::ptr::read_volatile(s) };
+        }
+        Ok(())
+    }
+
+    fn write_bytes(&mut self, phys: u64, data: &[u8]) -> Result<(), AccessError> {
+        phys_bytes(phys, data.len()).ok_or(AccessError::Fault {
+            space: AddressSpace::SystemMemory,
+            address: phys,
+        })?;
+        let p = phys_to_virt(phys) as *mut u8;
+        for (i, &b) in data.iter().enumerate() {
+            // SAFETY: inside the physical mapping (checked above); the
+            // firmware's status block is memory the OS is told to clear.
+            unsafe { core::ptr::write_volatile(p.add(i), b) };
+        }
+        Ok(())
     }
 }
 

@@ -8,6 +8,8 @@
 //!   record ids, export
 //! - `fatal`: the machine-check panic path's write to the store
 //! - `einj`: error injection through EINJ (`einj=on`)
+//! - `ghes`: GHES/GHESv2 error sources: polled, NMI-checked, their blocks
+//!   into the record log
 //! - `reports`: the boot log's table list, BERT and HEST
 
 pub mod access;
@@ -15,4 +17,5 @@ pub mod acpi;
 pub mod einj;
 pub mod erst;
 pub mod fatal;
+pub mod ghes;
 pub mod reports;

@@ -1,6 +1,6 @@
 //! The boot log's firmware reports: the ACPI table list, BERT's boot error
 //! region (errors the firmware saw before us) and HEST's error sources
-//! (whose firmware-first banks the kernel leaves alone).
+//! (whose firmware-first banks are not polled and get no CMCI).
 
 use super::acpi::{find, phys_bytes};
 use crate::boot::FRAMES;
@@ -43,7 +43,8 @@ pub fn report_bert() {
     });
 }
 
-/// Lists HEST's error sources; returns the banks the firmware handles first.
+/// Lists HEST's error sources; returns the banks the firmware handles
+/// first (corrected errors).
 pub fn report_hest() -> u64 {
     let Some(t) = find(b"HEST") else {
         info!("hest: no HEST table; the OS handles every bank");
@@ -66,19 +67,28 @@ pub fn report_hest() -> u64 {
     if let Some(e) = &hest.error {
         error!("hest: parsing stopped early: {e}; sources before it are used");
     }
-    let mut mask = 0u64;
-    for b in crate::apei::hest::firmware_first_banks(&hest) {
-        if b < 64 {
-            mask |= 1 << b;
-        }
-    }
+    let mask = mask_of(&hest);
     if mask != 0 {
         info!(
-            "hest: banks handled firmware-first, left to the firmware: {}",
+            "hest: banks handled firmware-first: {}; their corrected errors are the firmware's (no polling, no CMCI), #MC still reads them",
             crate::mca::banks::BankSet(mask)
         );
     }
     mask
+}
+
+fn mask_of(hest: &crate::apei::hest::Hest) -> u64 {
+    crate::apei::hest::firmware_first_banks(hest)
+        .filter(|&b| b < 64)
+        .fold(0, |m, b| m | 1 << b)
+}
+
+/// The banks HEST marks firmware-first, without a word (read before the
+/// CPUs claim their CMCI banks; [`report_hest`] says it later).
+pub fn firmware_first_mask() -> u64 {
+    find(b"HEST")
+        .and_then(|t| crate::apei::hest::parse_hest(t.bytes).ok())
+        .map_or(0, |h| mask_of(&h))
 }
 
 /// All table signatures, for the boot log.

@@ -89,7 +89,8 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
 /// by several CPUs is owned by the first to set CMCI_EN), and the LVT CMCI
 /// entry pointed at the CMCI vector.
 fn intel_init(cpu: usize, cap: McgCap) {
-    let Some((owned, r)) = intel::init_cpu(&HwMsr, cap).cmci else {
+    let ff = crate::mca::banks::BankSet(state::FIRMWARE_FIRST.load(Ordering::SeqCst));
+    let Some((owned, r)) = intel::init_cpu(&HwMsr, cap, ff).cmci else {
         return;
     };
     state::CPUS[cpu].cmci_owned.store(owned.0, Ordering::SeqCst);

@@ -52,9 +52,13 @@ fn rediscover_here(_: u64) {
     if !cap.has(crate::mca::regs::mcg_cap::CMCI_P) {
         return;
     }
-    let mut owned = BankSet(state::CPUS[cpu].cmci_owned.load(Ordering::SeqCst));
+    // Firmware-first banks count as owned for the pass: never claimed.
+    let ff = state::FIRMWARE_FIRST.load(Ordering::SeqCst);
+    let mut owned = BankSet(state::CPUS[cpu].cmci_owned.load(Ordering::SeqCst) | ff);
     let r = cmci::rediscover(&HwMsr, cap.banks(), cmci::DEFAULT_THRESHOLD, &mut owned);
-    state::CPUS[cpu].cmci_owned.store(owned.0, Ordering::SeqCst);
+    state::CPUS[cpu]
+        .cmci_owned
+        .store(owned.0 & !ff, Ordering::SeqCst);
     state::CPUS[cpu]
         .cmci_elsewhere
         .store(r.owned_elsewhere.0, Ordering::SeqCst);

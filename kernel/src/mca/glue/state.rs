@@ -82,14 +82,21 @@ pub static IDENTITY: Once<Identity> = Once::new();
 /// Machine checks taken (#MC entries), per CPU.
 pub static EXCEPTIONS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
-/// Banks the firmware handles first (HEST), left to it on every CPU.
+/// Banks the firmware handles first (HEST): their corrected errors are
+/// the firmware's (no polling, no CMCI, as Linux's `mce_disable_bank`),
+/// but the #MC handler still reads, grades, logs and clears them.
 pub static FIRMWARE_FIRST: AtomicU64 = AtomicU64::new(0);
 
-/// Banks the OS leaves alone on `cpu`: quirks plus firmware-first banks.
+/// Banks the #MC handler leaves alone on `cpu`: those a quirk says to.
 pub fn ignored_banks(cpu: usize) -> u64 {
     CPUS.get(cpu)
         .map_or(0, |c| c.ignored.load(Ordering::Relaxed))
-        | FIRMWARE_FIRST.load(Ordering::Relaxed)
+}
+
+/// Banks the poller and CMCI leave alone on `cpu`: quirks plus
+/// firmware-first banks.
+pub fn poll_ignored_banks(cpu: usize) -> u64 {
+    ignored_banks(cpu) | FIRMWARE_FIRST.load(Ordering::Relaxed)
 }
 
 /// CPUs inside the #MC handler that have not finished logging their banks.

@@ -1,8 +1,10 @@
 //! The record log: lock-free per-CPU rings that #MC, NMI and polling write
-//! into (`ring`), subscriber filters (`notify`), and in `glue/` the consumer
-//! that drains the rings, prints, counts and hands records on.
+//! into (`ring`), a lock-free pool of large preallocated records (`pool`,
+//! GHES error status blocks), subscriber filters (`notify`), and in `glue/`
+//! the consumer that drains them, prints, counts and hands records on.
 
 pub mod notify;
+pub mod pool;
 pub mod ring;
 
 #[cfg(target_os = "none")]

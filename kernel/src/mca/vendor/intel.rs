@@ -56,13 +56,17 @@ pub struct IntelInit {
 }
 
 /// Intel's part of per-CPU init, after the banks are programmed: claims this
-/// CPU's share of the CMCI banks. The caller points LVT CMCI at its vector
-/// when `cmci` is set.
-pub fn init_cpu(msr: &impl Msr, cap: McgCap) -> IntelInit {
+/// CPU's share of the CMCI banks, except `firmware_first` ones (HEST leaves
+/// their corrected errors to the firmware: no CMCI, as Linux's
+/// `mce_disable_bank`). The caller points LVT CMCI at its vector when
+/// `cmci` is set.
+pub fn init_cpu(msr: &impl Msr, cap: McgCap, firmware_first: BankSet) -> IntelInit {
     let cmci = cap.has(crate::mca::regs::mcg_cap::CMCI_P).then(|| {
-        let mut owned = BankSet::EMPTY;
-        let report = cmci::discover(msr, cap.banks(), cmci::DEFAULT_THRESHOLD, &mut owned);
-        (owned, report)
+        // Counted as owned for the pass, so it leaves them alone.
+        let mut owned = firmware_first;
+        let mut report = cmci::discover(msr, cap.banks(), cmci::DEFAULT_THRESHOLD, &mut owned);
+        report.already_ours = BankSet(report.already_ours.0 & !firmware_first.0);
+        (BankSet(owned.0 & !firmware_first.0), report)
     });
     IntelInit { cmci }
 }
@@ -121,11 +125,29 @@ mod tests {
     #[test]
     fn init_claims_cmci_banks_only_with_cmci_p() {
         let msr = SimMsr::new();
-        assert_eq!(init_cpu(&msr, McgCap(4)), IntelInit { cmci: None });
-        let got = init_cpu(&msr, McgCap(mcg_cap::CMCI_P | 4));
+        assert_eq!(
+            init_cpu(&msr, McgCap(4), BankSet::EMPTY),
+            IntelInit { cmci: None }
+        );
+        let got = init_cpu(&msr, McgCap(mcg_cap::CMCI_P | 4), BankSet::EMPTY);
         let (owned, report) = got.cmci.expect("CMCI_P claims");
         assert_eq!(owned.len(), 4);
         assert_eq!(report.claimed, owned);
         assert!(msr.get(mc_ctl2(3)) & ctl2::CMCI_EN != 0);
+    }
+
+    #[test]
+    fn firmware_first_banks_get_no_cmci() {
+        let msr = SimMsr::new();
+        let ff = BankSet(1 << 1 | 1 << 3);
+        let (owned, report) = init_cpu(&msr, McgCap(mcg_cap::CMCI_P | 4), ff)
+            .cmci
+            .unwrap();
+        assert_eq!(owned, BankSet(1 << 0 | 1 << 2));
+        assert_eq!(report.claimed, owned);
+        assert_eq!(report.already_ours, BankSet::EMPTY);
+        for b in [1, 3] {
+            assert_eq!(msr.get(mc_ctl2(b)) & ctl2::CMCI_EN, 0, "bank {b}");
+        }
     }
 }

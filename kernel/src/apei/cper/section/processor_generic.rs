@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use super::Indent;
 use crate::apei::cper::CperError;
 use crate::apei::table::Reader;
 
@@ -59,56 +60,146 @@ impl ProcessorGenericError {
     }
 }
 
-impl fmt::Display for ProcessorGenericError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = |bit: u32| self.validation_bits & (1 << bit) != 0;
-        f.write_str("processor error:")?;
-        if v(2) {
-            for (bit, name) in [
-                (0, " cache"),
-                (1, " TLB"),
-                (2, " bus"),
-                (3, " micro-architectural"),
-            ] {
-                if self.error_type & (1 << bit) != 0 {
-                    f.write_str(name)?;
-                }
+/// Validation bits of the processor generic error section.
+pub mod proc_valid {
+    pub const TYPE: u64 = 1 << 0;
+    pub const ISA: u64 = 1 << 1;
+    pub const ERROR_TYPE: u64 = 1 << 2;
+    pub const OPERATION: u64 = 1 << 3;
+    pub const FLAGS: u64 = 1 << 4;
+    pub const LEVEL: u64 = 1 << 5;
+    pub const VERSION: u64 = 1 << 6;
+    // Bit 7: the brand string, not kept.
+    pub const ID: u64 = 1 << 8;
+    pub const TARGET_ADDRESS: u64 = 1 << 9;
+    pub const REQUESTOR_ID: u64 = 1 << 10;
+    pub const RESPONDER_ID: u64 = 1 << 11;
+    pub const IP: u64 = 1 << 12;
+}
+
+/// The name of entry `v` of `names`, or "unknown".
+fn name_of(names: &[&'static str], v: u8) -> &'static str {
+    names.get(v as usize).copied().unwrap_or("unknown")
+}
+
+/// The names of the bits set in `bits`, joined by ", " on one line.
+pub(super) fn write_bit_names(
+    out: &mut dyn fmt::Write,
+    ind: usize,
+    bits: u64,
+    names: &[&str],
+) -> fmt::Result {
+    let mut first = true;
+    for (i, n) in names.iter().enumerate() {
+        if bits & (1 << i) != 0 {
+            if first {
+                write!(out, "{}{n}", Indent(ind))?;
+            } else {
+                write!(out, ", {n}")?;
             }
+            first = false;
         }
-        if v(3) {
-            let op = match self.operation {
-                0 => "generic",
-                1 => "data read",
-                2 => "data write",
-                3 => "instruction execution",
-                _ => "unknown",
-            };
-            write!(f, " operation {op}")?;
+    }
+    if !first {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+impl ProcessorGenericError {
+    /// The fields whose validation bit is set, in Linux's words and order
+    /// (`cper_print_proc_generic`).
+    pub fn write_fields(&self, out: &mut dyn fmt::Write, ind: usize) -> fmt::Result {
+        use proc_valid as v;
+        let pfx = Indent(ind);
+        let has = |bit: u64| self.validation_bits & bit != 0;
+        if has(v::TYPE) {
+            let t = name_of(&["IA32/X64", "IA64", "ARM"], self.processor_type);
+            writeln!(out, "{pfx}processor_type: {}, {t}", self.processor_type)?;
         }
-        if v(5) {
-            write!(f, " level {}", self.level)?;
+        if has(v::ISA) {
+            let t = name_of(&["IA32", "IA64", "X64", "ARM A32/T32", "ARM A64"], self.isa);
+            writeln!(out, "{pfx}processor_isa: {}, {t}", self.isa)?;
         }
-        if v(4) {
-            for (bit, name) in [
-                (0, " restartable"),
-                (1, " precise-IP"),
-                (2, " overflow"),
-                (3, " corrected"),
-            ] {
-                if self.flags & (1 << bit) != 0 {
-                    f.write_str(name)?;
-                }
+        if has(v::ERROR_TYPE) {
+            writeln!(out, "{pfx}error_type: {:#04x}", self.error_type)?;
+            write_bit_names(
+                out,
+                ind,
+                self.error_type as u64,
+                &[
+                    "cache error",
+                    "TLB error",
+                    "bus error",
+                    "micro-architectural error",
+                ],
+            )?;
+        }
+        if has(v::OPERATION) {
+            let t = name_of(
+                &[
+                    "unknown or generic",
+                    "data read",
+                    "data write",
+                    "instruction execution",
+                ],
+                self.operation,
+            );
+            writeln!(out, "{pfx}operation: {}, {t}", self.operation)?;
+        }
+        if has(v::FLAGS) {
+            writeln!(out, "{pfx}flags: {:#04x}", self.flags)?;
+            write_bit_names(
+                out,
+                ind,
+                self.flags as u64,
+                &["restartable", "precise IP", "overflow", "corrected"],
+            )?;
+        }
+        if has(v::LEVEL) {
+            writeln!(out, "{pfx}level: {}", self.level)?;
+        }
+        if has(v::VERSION) {
+            writeln!(out, "{pfx}version_info: {:#018x}", self.cpu_version)?;
+        }
+        for (bit, name, val) in [
+            (v::ID, "processor_id", self.processor_id),
+            (v::TARGET_ADDRESS, "target_address", self.target_address),
+            (v::REQUESTOR_ID, "requestor_id", self.requestor_id),
+            (v::RESPONDER_ID, "responder_id", self.responder_id),
+            (v::IP, "IP", self.ip),
+        ] {
+            if has(bit) {
+                writeln!(out, "{pfx}{name}: {val:#018x}")?;
             }
-        }
-        if v(8) {
-            write!(f, " cpu {:#x}", self.processor_id)?;
-        }
-        if v(9) {
-            write!(f, " target {:#x}", self.target_address)?;
-        }
-        if v(12) {
-            write!(f, " ip {:#x}", self.ip)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_in_linux_words() {
+        let mut b = [0u8; ProcessorGenericError::LEN];
+        b[0..8].copy_from_slice(&0x113fu64.to_le_bytes());
+        b[8] = 0; // IA32/X64
+        b[9] = 2; // X64
+        b[10] = 0b101; // cache, bus
+        b[11] = 1; // data read
+        b[12] = 0b1001; // restartable, corrected
+        b[13] = 2;
+        b[152..160].copy_from_slice(&3u64.to_le_bytes());
+        b[184..192].copy_from_slice(&0xffff_8000_0000_1234u64.to_le_bytes());
+        let p = ProcessorGenericError::parse(&b).unwrap();
+        let mut s = alloc::string::String::new();
+        p.write_fields(&mut s, 1).unwrap();
+        assert_eq!(
+            s,
+            " processor_type: 0, IA32/X64\n processor_isa: 2, X64\n error_type: 0x05\n cache error, bus error\n operation: 1, data read\n flags: 0x09\n restartable, corrected\n level: 2\n processor_id: 0x0000000000000003\n IP: 0xffff800000001234\n"
+        );
+        assert!(ProcessorGenericError::parse(&b[..191]).is_err());
     }
 }

@@ -44,9 +44,14 @@ pub fn subscriber() -> Subscriber {
 }
 
 fn count(rec: &MceRecord) {
-    let Some(addr) = crate::mca::recovery::address::physical_address(rec) else {
-        return;
-    };
+    if let Some(addr) = crate::mca::recovery::address::physical_address(rec) {
+        count_address(addr);
+    }
+}
+
+/// Counts one corrected memory error at physical `addr` (from a machine
+/// check record, or from a GHES memory error section).
+pub fn count_address(addr: u64) {
     let pfn = addr / PAGE_SIZE;
     let verdict = match COLLECTOR.lock().as_mut() {
         Some(c) => c.add(pfn, tsc::now_us()),

@@ -42,7 +42,7 @@ pub fn poll_banks(cpu: usize, source: Source) -> u32 {
     scan(cpu, source, skip)
 }
 
-/// Reads every bank of the calling CPU but quirk- and firmware-owned ones
+/// Reads every bank of the calling CPU but quirk- and firmware-first ones
 /// (the injector's POLL, which names the bank itself).
 pub fn poll_all_banks(cpu: usize, source: Source) -> u32 {
     scan(cpu, source, 0)
@@ -55,7 +55,7 @@ fn scan(cpu: usize, source: Source, skip: u64) -> u32 {
     }
     let msr = state::cpu_msr(cpu);
     let cap = state::mcgcap(cpu);
-    let ignored = state::ignored_banks(cpu) | skip;
+    let ignored = state::poll_ignored_banks(cpu) | skip;
     let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), source);
     let mut n = 0;
     let (mut polled, mut found) = (0u64, 0u64);

@@ -99,6 +99,8 @@ pub fn drain() {
     if handled > 0 {
         notice();
     }
+    // Firmware-first errors (GHES): their blocks, printed and acted on.
+    crate::firmware::glue::ghes::drain();
     report_storms();
     report_drops();
     report_rendezvous();

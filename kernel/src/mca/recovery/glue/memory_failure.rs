@@ -39,17 +39,20 @@ fn memory_failure_record(rec: &MceRecord) {
 
 /// Poisons the page holding `addr`.
 pub fn memory_failure(addr: u64, severity: Severity) {
+    memory_failure_as(addr, severity.name(), severity)
+}
+
+/// Poisons the page holding `addr` for an error named `what` (e.g. a GHES
+/// recoverable memory error, which has no machine-check severity name).
+pub fn memory_failure_as(addr: u64, what: &str, severity: Severity) {
     let pfn = addr / PAGE_SIZE;
     let result = FRAMES.lock().retire(addr, Retired::Poisoned);
-    let what = match result {
+    let done = match result {
         RetireResult::WasFree => "free page poisoned, never to be allocated",
         RetireResult::InUse => "page in use poisoned; it will not be reused when freed",
         RetireResult::AlreadyRetired => "page already poisoned",
     };
-    info!(
-        "Memory failure: {pfn:#x}: recovery action for {} error: {what}",
-        severity.name()
-    );
+    info!("Memory failure: {pfn:#x}: recovery action for {what} error: {done}");
     // User tasks mapping the page lose it and are killed.
     crate::task::memory_failure(addr, severity);
 }
