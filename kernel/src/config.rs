@@ -56,7 +56,7 @@ pub struct Config {
     /// `mce.monarch_timeout_us`: how long a CPU waits for the others in the
     /// machine-check rendezvous.
     pub monarch_timeout_us: u64,
-    /// `mce.rendezvous_cap_us`: the longest one machine-check rendezvous may
+    /// `mce.monarch_cap_us`: the longest one machine-check rendezvous may
     /// last from its first arrival, however slowly its CPUs progress.
     pub rendezvous_cap_us: u64,
     /// `mce.poll_ms`: the longest interval between polls of the banks.
@@ -196,7 +196,7 @@ impl Config {
                     .filter(|v| *v > 0 && *v <= 60_000_000)
                     .ok_or_else(|| bad("1..60000000 microseconds"))?
             }
-            "mce.rendezvous_cap_us" => {
+            "mce.monarch_cap_us" => {
                 self.rendezvous_cap_us = parse_u64(value)
                     .filter(|v| (1_000..=600_000_000).contains(v))
                     .ok_or_else(|| bad("1000..600000000 microseconds"))?
@@ -277,7 +277,7 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "mce.tolerant={} mce.monarch_timeout_us={} mce.rendezvous_cap_us={} mce.poll_ms={} mce.ring_capacity={} \
+            "mce.tolerant={} mce.monarch_timeout_us={} mce.monarch_cap_us={} mce.poll_ms={} mce.ring_capacity={} \
              mce.storm_threshold={} mce.storm_poll_ms={} mce.storm_clean_polls={} \
              cec.threshold={} cec.window_s={} einj={} log={}",
             self.tolerant,
@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(c, Config::default());
         assert_eq!(
             c.to_string(),
-            "mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.rendezvous_cap_us=30000000 mce.poll_ms=1000 mce.ring_capacity=64 mce.storm_threshold=5 mce.storm_poll_ms=1000 mce.storm_clean_polls=30 cec.threshold=10 cec.window_s=86400 einj=off log=info"
+            "mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.monarch_cap_us=30000000 mce.poll_ms=1000 mce.ring_capacity=64 mce.storm_threshold=5 mce.storm_poll_ms=1000 mce.storm_clean_polls=30 cec.threshold=10 cec.window_s=86400 einj=off log=info"
         );
     }
 

@@ -16,7 +16,7 @@ fn boots_to_ready(firmware: Firmware) {
     );
     assert!(out.contains("hypervisor: TCGTCGTCGTCG"), "{out}");
     assert!(out.contains(
-        "config: mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.rendezvous_cap_us=30000000 mce.poll_ms=1000 mce.ring_capacity=64 \
+        "config: mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.monarch_cap_us=30000000 mce.poll_ms=1000 mce.ring_capacity=64 \
          mce.storm_threshold=5 mce.storm_poll_ms=1000 mce.storm_clean_polls=30 cec.threshold=10 \
          cec.window_s=86400 einj=off log=info"
     ), "{out}");
@@ -52,7 +52,7 @@ fn configuration_problems_are_reported_and_ignored() {
     assert!(out.contains("config: unknown key 'bogus' ignored"));
     assert!(out.contains("config: 'lonely' is not key=value, ignored"));
     assert!(
-        out.contains("config: mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.rendezvous_cap_us=30000000 mce.poll_ms=250 mce.ring_capacity=64 "),
+        out.contains("config: mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.monarch_cap_us=30000000 mce.poll_ms=250 mce.ring_capacity=64 "),
         "{out}"
     );
     assert!(out.contains("einj=off log=debug"));

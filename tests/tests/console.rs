@@ -48,7 +48,7 @@ fn every_command_answers() {
 
     vm.send("config\r");
     vm.expect_line(
-        r"^mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.rendezvous_cap_us=30000000 mce.poll_ms=100 ",
+        r"^mce.tolerant=1 mce.monarch_timeout_us=1000000 mce.monarch_cap_us=30000000 mce.poll_ms=100 ",
         STEP,
     );
     vm.send("config set mce.tolerant=2\r");

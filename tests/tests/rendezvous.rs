@@ -150,7 +150,7 @@ fn an_unresponsive_cpu_causes_a_bounded_timeout_not_a_hang() {
         4,
         "intel",
         &format!(
-            "mce.monarch_timeout_us={timeout_us} mce.rendezvous_cap_us={cap_us} mce.test_unresponsive_cpu=2"
+            "mce.monarch_timeout_us={timeout_us} mce.monarch_cap_us={cap_us} mce.test_unresponsive_cpu=2"
         ),
     );
     mce_b(
