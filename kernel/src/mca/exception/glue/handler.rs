@@ -77,8 +77,8 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     let found = state::found(cpu);
     let which = banks_of(cpu);
     let pre = scan::grade_banks(&msr, which, &template, ctx, |rec| {
-        // "Not enabled" (QEMU's broadcast filler) is not an error record.
-        if let (Some(f), true) = (found, rec.severity > Severity::NoError) {
+        // "Not enabled" (QEMU's broadcast filler) is a record too.
+        if let Some(f) = found {
             f.put(rec);
         }
     });
@@ -191,6 +191,11 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         }
     };
 
+    // Every valid bank this CPU's logging pass read: logged, or left for
+    // the poller (which logs it).
+    state::scanned(cpu, own.read as u64, own.for_poller as u64);
+    state::NOT_ENABLED_CLEARED.fetch_add(own.not_enabled as u64, Ordering::Relaxed);
+
     let mut decision = decide(worst, tolerant, no_way_out, timed_out);
     if let Decision::Panic(_) = decision {
         if worst >= Severity::Panic {
@@ -205,11 +210,15 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     if mcgstatus & mcg_status::MCIP != 0 && worst <= Severity::Keep && !timed_out && tolerant < 3 {
         decision = Decision::Panic("Machine check from unknown source");
     }
-    // Without RIPV the interrupted kernel code cannot be resumed.
+    // Without RIPV the interrupted kernel code cannot be resumed. A bank
+    // in that state is graded so ("In kernel and no restart IP"); this is
+    // for a CPU that found nothing worse itself, and it never replaces a
+    // graded reason (the Monarch's reason is the worst CPU's message).
     if mcgstatus & mcg_status::MCIP != 0
         && mcgstatus & mcg_status::RIPV == 0
         && ctx != Context::User
         && tolerant < 3
+        && !matches!(decision, Decision::Panic(_))
     {
         decision = Decision::Panic("Neither restart nor error IP (RIPV clear)");
     }
@@ -229,7 +238,6 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     if let Some(f) = found {
         f.forget();
     }
-    state::NOT_ENABLED_CLEARED.fetch_add(own.not_enabled as u64, Ordering::Relaxed);
     state::SCANNING.remove(cpu as u32);
 
     // Consumed poison on this CPU (SRAR): the interrupted code must not
