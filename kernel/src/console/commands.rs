@@ -197,7 +197,11 @@ fn stats() {
             t.logged,
             t.dropped,
             t.left,
-            if t.balanced() { "balanced" } else { "UNBALANCED" }
+            if t.balanced() {
+                "balanced"
+            } else {
+                "UNBALANCED"
+            }
         );
     }
     kprint!(

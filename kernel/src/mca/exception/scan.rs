@@ -316,7 +316,10 @@ mod tests {
             (&[(1, FILLER)], mcg_status::RIPV),
             (&[(2, srar)], mcg_status::RIPV),
             (&[(3, CE), (4, UCNA), (5, FILLER)], mcg_status::RIPV),
-            (&[(6, srao), (7, FILLER), (8, CE)], mcg_status::RIPV | mcg_status::EIPV),
+            (
+                &[(6, srao), (7, FILLER), (8, CE)],
+                mcg_status::RIPV | mcg_status::EIPV,
+            ),
             (&[(1, srar), (2, FILLER)], mcg_status::RIPV),
         ];
         let ring = RecordRing::<MceRecord>::new(4);
@@ -331,10 +334,17 @@ mod tests {
                 mcgstatus: mcg_status::MCIP | mcg,
                 ..template()
             };
-            let s = log_banks(&msr, ALL, &t, Context::Kernel, Policy::going_down(false), |r| {
-                logged.push((r.bank, r.severity));
-                acct.stored(ring.push(r).is_ok());
-            });
+            let s = log_banks(
+                &msr,
+                ALL,
+                &t,
+                Context::Kernel,
+                Policy::going_down(false),
+                |r| {
+                    logged.push((r.bank, r.severity));
+                    acct.stored(ring.push(r).is_ok());
+                },
+            );
             acct.scanned(s.read as u64, s.for_poller as u64);
             assert_ne!(s.worst, Severity::Panic, "nothing here is fatal");
             // The poller's pass: what #MC left, it takes.
@@ -346,7 +356,14 @@ mod tests {
                 }
                 read += 1;
                 if should_log(st, t.mcgcap, false) {
-                    acct.stored(ring.push(MceRecord { bank: b, status: st, ..t }).is_ok());
+                    acct.stored(
+                        ring.push(MceRecord {
+                            bank: b,
+                            status: st,
+                            ..t
+                        })
+                        .is_ok(),
+                    );
                     msr.set(regs::mc_status(b), 0);
                 } else {
                     left += 1;
@@ -359,8 +376,14 @@ mod tests {
         assert_eq!((t.read, t.left), (13, 3), "{t:?}");
         assert_eq!(t.logged, 4, "the ring holds four");
         assert_eq!(t.dropped, 6);
-        assert!(logged.contains(&(2, Severity::Keep)), "the continuable SRAR is logged by #MC");
-        assert_eq!(logged.iter().filter(|r| r.1 == Severity::NoError).count(), 4);
+        assert!(
+            logged.contains(&(2, Severity::Keep)),
+            "the continuable SRAR is logged by #MC"
+        );
+        assert_eq!(
+            logged.iter().filter(|r| r.1 == Severity::NoError).count(),
+            4
+        );
         for b in 0..10 {
             assert_eq!(status_of(&msr, b), 0, "bank {b} left unseen");
         }
