@@ -61,9 +61,18 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     state::SCANNING.insert(cpu as u32);
     let msr = state::cpu_msr(cpu);
     let mcgstatus = msr.read(regs::IA32_MCG_STATUS);
-    let rip = frame.instruction_pointer.as_u64();
-    let cs = frame.code_segment.0;
+    let real_rip = frame.instruction_pointer.as_u64();
+    let real_cs = frame.code_segment.0;
+    // An injected record's `RIP cs:ip` grades the event as Linux's
+    // mce-inject does (its CS:IP stands for the registers); the real frame
+    // is still the one resumed.
+    let injected = crate::mca::inject::glue::injector::take_injected_frame(cpu);
+    let (cs, rip) = injected.unwrap_or((real_cs, real_rip));
     let ctx = context_of(cs, crate::mca::recovery::glue::fixup::has_fixup(rip));
+    let real_ctx = match injected {
+        None => ctx,
+        Some(_) => context_of(real_cs, crate::mca::recovery::glue::fixup::has_fixup(real_rip)),
+    };
 
     let mut template = state::template(cpu, mcgstatus, Source::Exception);
     if mcgstatus & (mcg_status::RIPV | mcg_status::EIPV) != 0 {
@@ -245,7 +254,13 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // exit path; a recoverable kernel copy returns an error. Both only use
     // atomics (see task::mce_kill_current, task::usercopy::mce_fixup).
     let no_restart = mcgstatus & mcg_status::MCIP != 0 && mcgstatus & mcg_status::RIPV == 0;
-    if own.worst == Severity::ActionRequired || (no_restart && ctx == Context::User) {
+    // Only when the grading context is the real one: an injected CS:IP
+    // names code that is not what this frame returns to.
+    if ctx != real_ctx {
+        crate::warn!(
+            "mce: cpu{cpu}: graded with the injected CS:IP {cs:#x}:{rip:#x} ({ctx:?}); the interrupted {real_ctx:?} code resumes, no recovery action on it"
+        );
+    } else if own.worst == Severity::ActionRequired || (no_restart && ctx == Context::User) {
         match ctx {
             Context::User => {
                 crate::task::mce_kill_current(frame, own.addr);
