@@ -84,6 +84,25 @@ fn soft_injection_cases_end_as_in_linux() {
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
 }
 
+/// A broadcast PCC with RIPV clear, four times at once: the Monarch's
+/// reason is the worst severity's message every time, never a CPU's own
+/// "RIPV clear" or whichever CPU claimed the panic first.
+#[test]
+fn the_panic_reason_is_the_same_on_every_run() {
+    let cases: Vec<Case> = (0..4)
+        .map(|i| Case {
+            name: format!("pcc-bcast-{i}"),
+            record: "CPU 1 BANK 4 MCGSTATUS MCIP STATUS FATAL 0x5".into(),
+            expect: "panic Processor context corrupt".into(),
+        })
+        .collect();
+    let failed: Vec<String> = std::thread::scope(|s| {
+        let hs: Vec<_> = cases.iter().map(|c| s.spawn(move || run(c))).collect();
+        hs.into_iter().filter_map(|h| h.join().unwrap().err()).collect()
+    });
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
 /// The no-SER cases (mce-test's panic_noser and poll_noser groups) need a
 /// CPU without MCG_CAP.SER_P; QEMU always offers it, so they are skipped.
 #[test]
