@@ -36,19 +36,34 @@ fn run(case: &Case) -> Result<(), String> {
     );
     vm.expect_anywhere(r"rasos> ", STEP);
     vm.send(&format!("inject {}\r", case.record));
-    let panic_words = match (case.expect.strip_prefix("panic "), case.expect.strip_prefix("panic~ ")) {
-        (Some(msg), _) => Some(format!("Kernel panic - not syncing: Fatal machine check: {msg}")),
+    let panic_words = match (
+        case.expect.strip_prefix("panic "),
+        case.expect.strip_prefix("panic~ "),
+    ) {
+        (Some(msg), _) => Some(format!(
+            "Kernel panic - not syncing: Fatal machine check: {msg}"
+        )),
         (_, Some(words)) => Some(words.to_string()),
         _ => None,
     };
     if let Some(want) = panic_words {
         if vm.exit_status(STEP) != ExitKind::MachineCheckPanic {
-            return Err(format!("{}: no machine-check panic\n{}", case.name, vm.output()));
+            return Err(format!(
+                "{}: no machine-check panic\n{}",
+                case.name,
+                vm.output()
+            ));
         }
         let out = vm.output();
-        let line = out.lines().find(|l| l.contains("Kernel panic")).unwrap_or("");
+        let line = out
+            .lines()
+            .find(|l| l.contains("Kernel panic"))
+            .unwrap_or("");
         if !line.contains(&want) {
-            return Err(format!("{}: wanted '{want}' in the panic line\n{out}", case.name));
+            return Err(format!(
+                "{}: wanted '{want}' in the panic line\n{out}",
+                case.name
+            ));
         }
     } else if let Some(res) = case.expect.strip_prefix("logged ") {
         vm.expect_anywhere(r"inject: done", STEP);
@@ -61,7 +76,10 @@ fn run(case: &Case) -> Result<(), String> {
             return Err(format!("{}: panicked\n{out}", case.name));
         }
     } else {
-        return Err(format!("{}: unknown expectation {}", case.name, case.expect));
+        return Err(format!(
+            "{}: unknown expectation {}",
+            case.name, case.expect
+        ));
     }
     Ok(())
 }
@@ -98,7 +116,9 @@ fn the_panic_reason_is_the_same_on_every_run() {
         .collect();
     let failed: Vec<String> = std::thread::scope(|s| {
         let hs: Vec<_> = cases.iter().map(|c| s.spawn(move || run(c))).collect();
-        hs.into_iter().filter_map(|h| h.join().unwrap().err()).collect()
+        hs.into_iter()
+            .filter_map(|h| h.join().unwrap().err())
+            .collect()
     });
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
 }

@@ -71,7 +71,10 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     let ctx = context_of(cs, crate::mca::recovery::glue::fixup::has_fixup(rip));
     let real_ctx = match injected {
         None => ctx,
-        Some(_) => context_of(real_cs, crate::mca::recovery::glue::fixup::has_fixup(real_rip)),
+        Some(_) => context_of(
+            real_cs,
+            crate::mca::recovery::glue::fixup::has_fixup(real_rip),
+        ),
     };
 
     let mut template = state::template(cpu, mcgstatus, Source::Exception);

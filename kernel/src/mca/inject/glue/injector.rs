@@ -270,7 +270,11 @@ fn exception(
     INJECTED_IP[c].store(inj.ip.unwrap_or(0), Ordering::SeqCst);
     let frame = inj.cs.is_some() || inj.ip.is_some();
     INJECTED_CS[c].store(
-        if frame { INJECTED | inj.cs.unwrap_or(0) as u64 } else { 0 },
+        if frame {
+            INJECTED | inj.cs.unwrap_or(0) as u64
+        } else {
+            0
+        },
         Ordering::SeqCst,
     );
     // The others see what QEMU's broadcast gives them: MCIP|RIPV, no bank.
