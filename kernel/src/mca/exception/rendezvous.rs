@@ -989,7 +989,7 @@ mod tests {
     fn bad_cpu_is_refused() {
         let rv = Rendezvous::new();
         let t = rv
-            .start(64, &CpuSet::single(0), false, &clock(), 1000)
+            .start(MAX_CPUS as u32, &CpuSet::single(0), false, &clock(), 1000)
             .unwrap_err();
         assert_eq!(t.phase, Phase::BadCpu);
         assert_eq!(rv.generation(), 1);
