@@ -61,6 +61,11 @@ fn a_fatal_machine_check_is_read_back_on_the_next_boot() {
     // Kept until asked: clearing is a console command.
     vm.send(&format!("erst clear {id}\r"));
     vm.expect_line(&format!("erst: cleared record {id}"), STEP);
+    // What is left are the console log parts of the panic.
+    vm.send("erst list\r");
+    vm.expect_line(r"erst: \d+ record\(s\)", STEP);
+    vm.send("erst clear all\r");
+    vm.expect_line(r"erst: cleared \d+ record\(s\)", STEP);
     vm.send("erst list\r");
     vm.expect_line(r"erst: 0 record\(s\)", STEP);
     vm.quit();
