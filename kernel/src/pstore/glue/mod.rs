@@ -69,6 +69,7 @@ pub fn write_panic_log() {
         crate::error!("pstore: no ERST record slot; the console log was not saved");
         return;
     }
+    let t0 = crate::arch::x86_64::tsc::now_us();
     let n = tail.copy_tail(&mut b.snapshot);
     let body_max = b.record.len() - PSTORE_HEADER_LEN - PART_LINE_MAX;
     let log = &b.snapshot[..n];
@@ -94,8 +95,9 @@ pub fn write_panic_log() {
             range.len()
         );
     }
+    let took = crate::arch::x86_64::tsc::now_us().saturating_sub(t0);
     if saved == total {
-        crate::error!("pstore: console log of Panic#{count} saved: {saved} part(s), {saved_bytes} bytes");
+        crate::error!("pstore: console log of Panic#{count} saved: {saved} part(s), {saved_bytes} bytes in {took} us");
     } else {
         crate::error!(
             "pstore: console log of Panic#{count}: parts {}..{total} not saved ({} bytes of log lost); the machine-check records came first",
