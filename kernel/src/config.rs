@@ -75,6 +75,9 @@ pub struct Config {
     pub cec_threshold: u32,
     /// `cec.window_s`: the corrected-error collector's window in seconds.
     pub cec_window_s: u64,
+    /// `pstore.log_kib`: KiB of console log kept for the panic path to save
+    /// in ERST (the tail of everything printed).
+    pub pstore_log_kib: u32,
     /// `einj`: whether error injection through ACPI EINJ is allowed.
     pub einj: bool,
     /// `demo`: after `READY`, show the RAS subsystem at work (the console's
@@ -106,6 +109,7 @@ impl Default for Config {
             storm_clean_polls: 30,
             cec_threshold: 10,
             cec_window_s: 86_400,
+            pstore_log_kib: PSTORE_LOG_KIB_DEFAULT,
             einj: false,
             demo: false,
             log: LogLevel::Info,
@@ -115,6 +119,9 @@ impl Default for Config {
         }
     }
 }
+
+/// Room for a full machine-check dump of a few CPUs and the lines before.
+pub const PSTORE_LOG_KIB_DEFAULT: u32 = 16;
 
 /// A word of the command line that was not applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,6 +261,11 @@ impl Config {
                         .ok_or_else(|| bad("an AP number 1..63"))? as u32,
                 )
             }
+            "pstore.log_kib" => {
+                self.pstore_log_kib = parse_u64(value)
+                    .filter(|v| (1..=1024).contains(v))
+                    .ok_or_else(|| bad("1..1024 KiB"))? as u32
+            }
             "einj" => self.einj = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "demo" => self.demo = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "log" => {
@@ -295,6 +307,9 @@ impl fmt::Display for Config {
         )?;
         if self.demo {
             write!(f, " demo=on")?;
+        }
+        if self.pstore_log_kib != PSTORE_LOG_KIB_DEFAULT {
+            write!(f, " pstore.log_kib={}", self.pstore_log_kib)?;
         }
         if let Some(c) = self.test_withhold_cpu {
             write!(f, " smp.test_withhold_cpu={c}")?;

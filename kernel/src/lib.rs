@@ -17,6 +17,7 @@ pub mod cpuset;
 pub mod firmware;
 pub mod mca;
 pub mod mm;
+pub mod pstore;
 pub mod shell;
 pub mod time;
 
