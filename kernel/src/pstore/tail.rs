@@ -61,9 +61,61 @@ impl LogTail {
     }
 }
 
+/// Calls `f` with each run of `data` that belongs in a saved log: the
+/// terminal's control sequences (the shell's prompt erase `ESC [ K`, cursor
+/// moves) and other control bytes are left out, since a log read after the
+/// reboot is text, not a screen (only `\n`, `\r` and `\t` stay). A CSI
+/// sequence split across two writes loses only its first part's bytes.
+pub fn text_runs(data: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut i = 0;
+    let mut start = 0;
+    while i < data.len() {
+        let b = data[i];
+        let is_text = b >= 0x20 && b != 0x7f || matches!(b, b'\n' | b'\r' | b'\t');
+        if is_text {
+            i += 1;
+            continue;
+        }
+        if start < i {
+            f(&data[start..i]);
+        }
+        i += 1;
+        // ESC [ parameters/intermediates, then one final byte 0x40..=0x7e.
+        if b == 0x1b && data.get(i) == Some(&b'[') {
+            i += 1;
+            while i < data.len() && (0x20..0x40).contains(&data[i]) {
+                i += 1;
+            }
+            if i < data.len() && (0x40..=0x7e).contains(&data[i]) {
+                i += 1;
+            }
+        }
+        start = i;
+    }
+    if start < data.len() {
+        f(&data[start..]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn runs(data: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        text_runs(data, |r| v.extend_from_slice(r));
+        v
+    }
+
+    #[test]
+    fn terminal_control_is_left_out_of_the_log() {
+        assert_eq!(runs(b"rasos> \r\x1b[K[ 0.1] line\n"), b"rasos> \r[ 0.1] line\n");
+        assert_eq!(runs(b"ab\x1b[7Dc\x1b[12;3Hd"), b"abcd");
+        assert_eq!(runs(b"a\x00b\x07c\x7f\td\n"), b"abc\td\n");
+        assert_eq!(runs(b"end\x1b"), b"end");
+        assert_eq!(runs(b"\x1b["), b"");
+        assert_eq!(runs(b"plain"), b"plain");
+    }
 
     fn tail_of<'a>(t: &LogTail, out: &'a mut [u8]) -> &'a [u8] {
         let n = t.copy_tail(out);

@@ -45,7 +45,7 @@ pub fn set_record_slot(slot: usize) {
 /// Keeps printed bytes (from the console's sinks; any context).
 pub fn keep(bytes: &[u8]) {
     if let Some(t) = TAIL.get() {
-        t.write(bytes);
+        super::tail::text_runs(bytes, |run| t.write(run));
     }
 }
 
