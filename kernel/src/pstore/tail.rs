@@ -64,14 +64,15 @@ impl LogTail {
 /// Calls `f` with each run of `data` that belongs in a saved log: the
 /// terminal's control sequences (the shell's prompt erase `ESC [ K`, cursor
 /// moves) and other control bytes are left out, since a log read after the
-/// reboot is text, not a screen (only `\n`, `\r` and `\t` stay). A CSI
+/// reboot is text, not a screen (only `\n` and `\t` stay; a carriage return
+/// would make a reader's terminal overwrite the start of the line). A CSI
 /// sequence split across two writes loses only its first part's bytes.
 pub fn text_runs(data: &[u8], mut f: impl FnMut(&[u8])) {
     let mut i = 0;
     let mut start = 0;
     while i < data.len() {
         let b = data[i];
-        let is_text = b >= 0x20 && b != 0x7f || matches!(b, b'\n' | b'\r' | b'\t');
+        let is_text = b >= 0x20 && b != 0x7f || matches!(b, b'\n' | b'\t');
         if is_text {
             i += 1;
             continue;
@@ -109,7 +110,7 @@ mod tests {
 
     #[test]
     fn terminal_control_is_left_out_of_the_log() {
-        assert_eq!(runs(b"rasos> \r\x1b[K[ 0.1] line\n"), b"rasos> \r[ 0.1] line\n");
+        assert_eq!(runs(b"rasos> \r\x1b[K[ 0.1] line\n"), b"rasos> [ 0.1] line\n");
         assert_eq!(runs(b"ab\x1b[7Dc\x1b[12;3Hd"), b"abcd");
         assert_eq!(runs(b"a\x00b\x07c\x7f\td\n"), b"abc\td\n");
         assert_eq!(runs(b"end\x1b"), b"end");
