@@ -5,6 +5,7 @@
 
 pub mod notify;
 pub mod pool;
+pub mod reader;
 pub mod ring;
 
 #[cfg(target_os = "none")]
