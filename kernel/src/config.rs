@@ -83,6 +83,14 @@ pub struct Config {
     /// `demo`: after `READY`, show the RAS subsystem at work (the console's
     /// `selftest`) before handing the console to the operator.
     pub demo: bool,
+    /// `mcelogd`: start the user-space record daemon at boot.
+    pub mcelogd: bool,
+    /// `trigger.ce` / `trigger.uc`: the user program mcelogd starts for each
+    /// corrected / uncorrected record (empty: none).
+    pub trigger_ce: String,
+    pub trigger_uc: String,
+    /// `trigger.rate`: at most this many trigger runs per second.
+    pub trigger_rate: u32,
     /// `log`: the console log level.
     pub log: LogLevel,
     /// `mce.test_unresponsive_cpu`: for tests, this CPU hangs in the #MC
@@ -112,6 +120,10 @@ impl Default for Config {
             pstore_log_kib: PSTORE_LOG_KIB_DEFAULT,
             einj: false,
             demo: false,
+            mcelogd: false,
+            trigger_ce: String::new(),
+            trigger_uc: String::new(),
+            trigger_rate: 10,
             log: LogLevel::Info,
             test_unresponsive_cpu: None,
             test_withhold_cpu: None,
@@ -268,6 +280,24 @@ impl Config {
             }
             "einj" => self.einj = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "demo" => self.demo = parse_bool(value).ok_or_else(|| bad("on or off"))?,
+            "mcelogd" => self.mcelogd = parse_bool(value).ok_or_else(|| bad("on or off"))?,
+            "trigger.ce" | "trigger.uc" => {
+                if value.is_empty() || value.len() > 32 {
+                    return Err(bad("a program name"));
+                }
+                let v = String::from(value);
+                if key == "trigger.ce" {
+                    self.trigger_ce = v
+                } else {
+                    self.trigger_uc = v
+                }
+            }
+            "trigger.rate" => {
+                self.trigger_rate = parse_u64(value)
+                    .filter(|v| (1..=1000).contains(v))
+                    .ok_or_else(|| bad("1..1000 runs per second"))?
+                    as u32
+            }
             "log" => {
                 self.log = LogLevel::from_name(value).ok_or_else(|| bad("error|warn|info|debug"))?
             }
@@ -310,6 +340,14 @@ impl fmt::Display for Config {
         }
         if self.pstore_log_kib != PSTORE_LOG_KIB_DEFAULT {
             write!(f, " pstore.log_kib={}", self.pstore_log_kib)?;
+        }
+        if self.mcelogd {
+            write!(f, " mcelogd=on")?;
+        }
+        for (k, v) in [("ce", &self.trigger_ce), ("uc", &self.trigger_uc)] {
+            if !v.is_empty() {
+                write!(f, " trigger.{k}={v}")?;
+            }
         }
         if let Some(c) = self.test_withhold_cpu {
             write!(f, " smp.test_withhold_cpu={c}")?;

@@ -11,6 +11,7 @@
 
 extern crate alloc;
 
+pub mod abi;
 pub mod apei;
 pub mod config;
 pub mod cpuset;
