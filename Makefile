@@ -15,7 +15,7 @@ FIRMWARE  ?= bios
 CPUS      ?= 4
 CPU       ?= intel
 MEM       ?= 512M
-CMDLINE   ?= demo=on
+CMDLINE   ?= demo=on mcelogd=on
 QMP       ?= target/qmp.sock
 ERST      ?= target/erst.bin
 ERST_SIZE ?= 0x10000

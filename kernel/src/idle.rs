@@ -10,6 +10,15 @@ use x86_64::instructions::interrupts;
 
 pub fn run() -> ! {
     crate::mca::log::glue::consumer::drain();
+    // The record daemon first, so it reads the demo's records as they come
+    // (earlier ones reach it from the readers' history). The console stops
+    // it with `kill <task>` and starts it again with `run mcelogd`.
+    if crate::boot::config().mcelogd {
+        match crate::task::spawn("mcelogd", None) {
+            Ok(t) => crate::info!("mcelogd: started as task {}", t.id),
+            Err(e) => crate::warn!("mcelogd: not started: {e}"),
+        }
+    }
     if crate::boot::config().demo {
         crate::info!("demo: injecting one error of each kind (the console's 'selftest'):");
         crate::console::cmd_selftest::run_all();

@@ -30,11 +30,17 @@ fn the_panic_log_is_read_back_on_the_next_boot() {
     assert_eq!(vm.exit_status(STEP), ExitKind::MachineCheckPanic);
     let out = vm.output();
     // The MCE record first, then the log.
-    let mce_at = out.find("erst: cpu1 bank 2 saved as record").expect("MCE saved");
-    let part1 = vm.grep(r"pstore: Panic#1 Part1 \(\d+ bytes of log\) written as record 0x[0-9a-f]{16}$");
+    let mce_at = out
+        .find("erst: cpu1 bank 2 saved as record")
+        .expect("MCE saved");
+    let part1 =
+        vm.grep(r"pstore: Panic#1 Part1 \(\d+ bytes of log\) written as record 0x[0-9a-f]{16}$");
     assert_eq!(part1.len(), 1, "{out}");
     assert!(out.find("pstore: Panic#1 Part1").unwrap() > mce_at, "{out}");
-    assert!(out.contains("pstore: console log of Panic#1 saved: "), "{out}");
+    assert!(
+        out.contains("pstore: console log of Panic#1 saved: "),
+        "{out}"
+    );
     let id = last_word(&part1[0]);
     drop(vm);
 
@@ -48,13 +54,21 @@ fn the_panic_log_is_read_back_on_the_next_boot() {
     );
     // The previous boot's panic line, as it printed it.
     assert!(
-        !vm.grep(r"erst:   \| \[ *\d+\.\d{6}\] ERROR Kernel panic - not syncing: Fatal machine check")
-            .is_empty(),
+        !vm.grep(
+            r"erst:   \| \[ *\d+\.\d{6}\] ERROR Kernel panic - not syncing: Fatal machine check"
+        )
+        .is_empty(),
         "{out}"
     );
-    assert!(out.contains("mce: CPU 1 BANK 2 (persistent, severity panic)"), "{out}");
+    assert!(
+        out.contains("mce: CPU 1 BANK 2 (persistent, severity panic)"),
+        "{out}"
+    );
     vm.send("erst list\r");
-    vm.expect_line(&format!(r"{id} exported dmesg Panic#1 Part1 \d+ bytes of log"), STEP);
+    vm.expect_line(
+        &format!(r"{id} exported dmesg Panic#1 Part1 \d+ bytes of log"),
+        STEP,
+    );
     vm.send(&format!("erst show {id}\r"));
     // The whole part: the dump's header line too.
     vm.expect_line(
@@ -64,7 +78,10 @@ fn the_panic_log_is_read_back_on_the_next_boot() {
     vm.send("erst export\r");
     vm.expect_line(r"erst: exported \d+ record\(s\)", STEP);
     assert!(!vm
-        .grep(&format!("erst-export {} 00c0 ", id.trim_start_matches("0x")))
+        .grep(&format!(
+            "erst-export {} 00c0 ",
+            id.trim_start_matches("0x")
+        ))
         .is_empty());
     vm.quit();
 }
@@ -101,13 +118,19 @@ fn a_store_too_small_for_the_log_keeps_the_mce_record() {
             .is_empty(),
         "{out}"
     );
-    assert!(vm.grep(r"pstore: Panic#1 Part\d+ .* written as record").is_empty(), "{out}");
+    assert!(
+        vm.grep(r"pstore: Panic#1 Part\d+ .* written as record")
+            .is_empty(),
+        "{out}"
+    );
     drop(vm);
 
     let vm = boot_ready("pstore-small-2", VmOptions::default().erst(erst));
     let out = vm.output();
     assert!(
-        out.contains(&format!("erst: record {id}: machine check from an earlier boot")),
+        out.contains(&format!(
+            "erst: record {id}: machine check from an earlier boot"
+        )),
         "{out}"
     );
     assert!(!out.contains("console log from an earlier boot"), "{out}");
@@ -116,8 +139,18 @@ fn a_store_too_small_for_the_log_keeps_the_mce_record() {
 /// A record as Linux's `erst_writer` makes it (drivers/acpi/apei/erst.c):
 /// header, one section descriptor, the body at 200.
 fn linux_pstore_record(id: u64, section_type: [u8; 16], body: &[u8], unix: u64) -> Vec<u8> {
-    const CREATOR_PSTORE: [u8; 16] = guid(0x75a574e3, 0x5052, 0x4b29, [0x8a, 0x8e, 0xbe, 0x2c, 0x64, 0x90, 0xb8, 0x9d]);
-    const NOTIFY_MCE: [u8; 16] = guid(0xe8f56ffe, 0x919c, 0x4cc5, [0xba, 0x88, 0x65, 0xab, 0xe1, 0x49, 0x13, 0xbb]);
+    const CREATOR_PSTORE: [u8; 16] = guid(
+        0x75a574e3,
+        0x5052,
+        0x4b29,
+        [0x8a, 0x8e, 0xbe, 0x2c, 0x64, 0x90, 0xb8, 0x9d],
+    );
+    const NOTIFY_MCE: [u8; 16] = guid(
+        0xe8f56ffe,
+        0x919c,
+        0x4cc5,
+        [0xba, 0x88, 0x65, 0xab, 0xe1, 0x49, 0x13, 0xbb],
+    );
     let mut r = vec![0u8; 200];
     r[0..4].copy_from_slice(b"CPER");
     r[4..6].copy_from_slice(&0x0100u16.to_le_bytes());
@@ -145,13 +178,26 @@ const fn guid(a: u32, b: u16, c: u16, d: [u8; 8]) -> [u8; 16] {
     let a = a.to_le_bytes();
     let b = b.to_le_bytes();
     let c = c.to_le_bytes();
-    [a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]
+    [
+        a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+        d[7],
+    ]
 }
 
 #[test]
 fn linuxs_pstore_records_are_listed() {
-    const DMESG: [u8; 16] = guid(0xc197e04e, 0xd545, 0x4a70, [0x9c, 0x17, 0xa5, 0x54, 0x94, 0x19, 0xeb, 0x12]);
-    const DMESG_Z: [u8; 16] = guid(0x4f118707, 0x04dd, 0x4055, [0xb5, 0xdd, 0x95, 0x6d, 0x34, 0xdd, 0xfa, 0xc6]);
+    const DMESG: [u8; 16] = guid(
+        0xc197e04e,
+        0xd545,
+        0x4a70,
+        [0x9c, 0x17, 0xa5, 0x54, 0x94, 0x19, 0xeb, 0x12],
+    );
+    const DMESG_Z: [u8; 16] = guid(
+        0x4f118707,
+        0x04dd,
+        0x4055,
+        [0xb5, 0xdd, 0x95, 0x6d, 0x34, 0xdd, 0xfa, 0xc6],
+    );
     let erst = store("pstore-linux");
     let mut vm = boot_ready("pstore-linux-1", VmOptions::default().erst(erst.clone()));
     vm.send("erst fill\r");
@@ -217,13 +263,22 @@ fn linuxs_pstore_records_are_listed() {
         "{out}"
     );
     assert!(
-        out.contains(&format!("erst: record {}: machine check from an earlier boot", hex(ids[3]))),
+        out.contains(&format!(
+            "erst: record {}: machine check from an earlier boot",
+            hex(ids[3])
+        )),
         "{out}"
     );
     vm.send("erst list\r");
-    vm.expect_line(&format!("{} exported dmesg Panic#2 Part1 ", hex(ids[0])), STEP);
     vm.expect_line(
-        &format!(r"{} exported dmesg-Z compressed 700 bytes \(Linux's; not decoded\)", hex(ids[1])),
+        &format!("{} exported dmesg Panic#2 Part1 ", hex(ids[0])),
+        STEP,
+    );
+    vm.expect_line(
+        &format!(
+            r"{} exported dmesg-Z compressed 700 bytes \(Linux's; not decoded\)",
+            hex(ids[1])
+        ),
         STEP,
     );
     vm.expect_line(&format!("{} exported ", hex(ids[2])), STEP);

@@ -436,6 +436,9 @@ rasos_user_mcelogd:
     mov rdi, [r12 + 2272]
     mov rsi, [r12 + 2280]
     call .Lm_str
+    lea rdi, [rip + .Ls_dsep]
+    mov esi, 2
+    call .Lm_str
     ret
 
 // "counts: records T, corrected C, uncorrected U, <severity> N..., lost L"
@@ -799,6 +802,7 @@ rasos_user_slowreader:
 .Ls_dpersec: .ascii " per second"
 .Ls_dforrec: .ascii " for record "
 .Ls_dtrigger: .ascii "trigger "
+.Ls_dsep: .ascii ": "
 .Ls_dcounts: .ascii "counts: records "
 .Ls_dcorr: .ascii ", corrected "
 .Ls_duncorr: .ascii ", uncorrected "
