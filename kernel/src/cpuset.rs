@@ -9,7 +9,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// The most CPUs this kernel manages; more are reported and left offline.
-pub const MAX_CPUS: usize = 64;
+pub const MAX_CPUS: usize = 1024;
 
 const WORDS: usize = MAX_CPUS.div_ceil(64);
 

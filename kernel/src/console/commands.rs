@@ -187,8 +187,25 @@ fn stats() {
         }
     }
     kprint!("\n");
+    // Every valid bank read by a logging pass: logged, dropped, or left in
+    // its bank for the consumer that owns it (log::accounting).
+    for cpu in crate::smp::online().iter() {
+        let t = state::ACCOUNTS[cpu as usize].totals();
+        kprint!(
+            "bank accounting cpu{cpu}: read {} = logged {} + dropped {} + left for owner {}: {}\n",
+            t.read,
+            t.logged,
+            t.dropped,
+            t.left,
+            if t.balanced() {
+                "balanced"
+            } else {
+                "UNBALANCED"
+            }
+        );
+    }
     kprint!(
-        "not-enabled bank errors cleared in #MC: {}\n",
+        "not-enabled bank errors logged by #MC: {}\n",
         state::NOT_ENABLED_CLEARED.load(Ordering::Relaxed)
     );
     kprint!(

@@ -57,18 +57,21 @@ const PUBLISH_GRACE_US: u64 = 100;
 
 // Control word: call-in count, leave count and the closed gate in one atomic,
 // so "last to leave" and "no more arrivals" are decided by single operations.
-const CALLIN_MASK: u64 = 0xff;
-const _: () = assert!(MAX_CPUS < 256, "the call-in and leave counts are 8 bits");
-const LEFT_SHIFT: u32 = 8;
+// Each count has 20 bits (up to 1M CPUs), far above MAX_CPUS, so one
+// fetch_add can never carry into the next field.
+const COUNT_BITS: u32 = 20;
+const CALLIN_MASK: u64 = (1 << COUNT_BITS) - 1;
+const _: () = assert!(MAX_CPUS < (1 << COUNT_BITS), "the call-in and leave counts are 20 bits");
+const LEFT_SHIFT: u32 = COUNT_BITS;
 const LEFT_ONE: u64 = 1 << LEFT_SHIFT;
-const CLOSED: u64 = 1 << 16;
+const CLOSED: u64 = 1 << (2 * COUNT_BITS);
 
 const fn callin(ctrl: u64) -> u32 {
     (ctrl & CALLIN_MASK) as u32
 }
 
 const fn left(ctrl: u64) -> u32 {
-    ((ctrl >> LEFT_SHIFT) & 0xff) as u32
+    ((ctrl >> LEFT_SHIFT) & CALLIN_MASK) as u32
 }
 
 /// Worst severity and its CPU packed so one `fetch_max` keeps both.
@@ -986,7 +989,7 @@ mod tests {
     fn bad_cpu_is_refused() {
         let rv = Rendezvous::new();
         let t = rv
-            .start(64, &CpuSet::single(0), false, &clock(), 1000)
+            .start(MAX_CPUS as u32, &CpuSet::single(0), false, &clock(), 1000)
             .unwrap_err();
         assert_eq!(t.phase, Phase::BadCpu);
         assert_eq!(rv.generation(), 1);

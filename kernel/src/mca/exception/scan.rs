@@ -9,6 +9,7 @@ use crate::mca::exception::severity::Context;
 use crate::mca::msr::Msr;
 use crate::mca::record::{MceRecord, Severity};
 use crate::mca::recovery::address::physical_address;
+use crate::mca::regs::status::{S, UC};
 
 /// What a logging pass does with what it finds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,9 +46,14 @@ pub struct Scan {
     pub logged: BankSet,
     /// Banks logged and left as they were (the policy said not to clear).
     pub left: BankSet,
-    /// Banks holding an error whose reporting was not enabled, cleared
-    /// without a record (QEMU's broadcast filler).
+    /// Banks holding an error whose reporting was not enabled (QEMU's
+    /// broadcast filler), logged as records of their own.
     pub not_enabled: u32,
+    /// Valid banks this pass read (for the bank accounting).
+    pub read: u32,
+    /// Of those, left in the bank for the poller or CMCI, which log them
+    /// (corrected and UCNA errors while the machine goes on).
+    pub for_poller: u32,
 }
 
 impl Scan {
@@ -59,6 +65,8 @@ impl Scan {
         logged: BankSet::EMPTY,
         left: BankSet::EMPTY,
         not_enabled: 0,
+        read: 0,
+        for_poller: 0,
     };
 }
 
@@ -108,18 +116,25 @@ pub fn log_banks(
         let Some(rec) = graded(msr, bank, template, ctx, &mut s) else {
             continue;
         };
+        s.read += 1;
         // An error whose reporting was not enabled did not raise this #MC
-        // (QEMU's broadcast puts one on every CPU it did not target).
+        // (QEMU's broadcast puts one on every CPU it did not target), but
+        // it is an error record all the same (Linux's poller logs these
+        // "not enabled" errors): logged here, graded "Not enabled".
         if rec.severity == Severity::NoError {
-            if policy.clear {
-                banks::clear_bank(msr, bank);
-                s.not_enabled += 1;
-            }
-            continue;
+            s.not_enabled += 1;
         }
         // Corrected and UCNA errors belong to the poller unless the machine
-        // is going down (then everything is logged now).
-        if matches!(rec.severity, Severity::Keep | Severity::Deferred) && !policy.log_all {
+        // is going down (then everything is logged now). A signaled error
+        // graded "keep" (an SRAR seen by a thread it did not affect, RIPV
+        // set and EIPV clear) is logged here: the poller leaves signaled
+        // errors to #MC, so it would stay in the bank unseen.
+        let signaled = rec.status & (UC | S) == UC | S;
+        if matches!(rec.severity, Severity::Keep | Severity::Deferred)
+            && !signaled
+            && !policy.log_all
+        {
+            s.for_poller += 1;
             continue;
         }
         log(rec);
@@ -230,10 +245,12 @@ mod tests {
             [
                 (1, Severity::Panic),
                 (2, Severity::Keep),
-                (3, Severity::Deferred)
+                (3, Severity::Deferred),
+                (4, Severity::NoError)
             ]
         );
-        assert_eq!(s.left.iter().collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!((s.read, s.for_poller, s.not_enabled), (4, 0, 1));
+        assert_eq!(s.left.iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
         assert!(msr.writes.borrow().is_empty(), "banks left as they were");
         for (b, st) in [(1, PCC_UC), (2, CE), (3, UCNA), (4, FILLER)] {
             assert_eq!(status_of(&msr, b), st);
@@ -253,7 +270,8 @@ mod tests {
             Policy::going_down(false),
             |r| logged.push(r.bank),
         );
-        assert_eq!(logged, [9]);
+        assert_eq!(logged, [4, 9], "the not-enabled filler is a record too");
+        assert_eq!((s.read, s.for_poller), (4, 2));
         assert_eq!(s.worst, Severity::ActionOptional);
         assert_eq!(s.addr, Some(0x1000));
         assert_eq!(s.not_enabled, 1);
@@ -281,5 +299,93 @@ mod tests {
         assert_eq!(s.logged.iter().collect::<Vec<_>>(), [1]);
         clear_banks(&msr, s.logged);
         assert_eq!((status_of(&msr, 1), status_of(&msr, 5)), (0, PCC_UC));
+    }
+
+    /// Any sequence of #MC passes: every valid bank read is logged, or left
+    /// for the poller, which logs it on its next pass (the poller's rule,
+    /// `poll_policy::should_log`); a full ring counts the drop. Includes
+    /// the EN-clear UC and the SRAR with RIPV set and EIPV clear in kernel.
+    #[test]
+    fn every_bank_read_is_accounted_for() {
+        use crate::mca::corrected::poll_policy::should_log;
+        use crate::mca::log::accounting::BankAccount;
+        use crate::mca::log::ring::RecordRing;
+        let srar = 0xbd80000000100134;
+        let srao = VAL | UC | EN | S | ADDRV | MISCV | 0x00c0;
+        let rounds: &[(&[(u8, u64)], u64)] = &[
+            (&[(1, FILLER)], mcg_status::RIPV),
+            (&[(2, srar)], mcg_status::RIPV),
+            (&[(3, CE), (4, UCNA), (5, FILLER)], mcg_status::RIPV),
+            (
+                &[(6, srao), (7, FILLER), (8, CE)],
+                mcg_status::RIPV | mcg_status::EIPV,
+            ),
+            (&[(1, srar), (2, FILLER)], mcg_status::RIPV),
+        ];
+        let ring = RecordRing::<MceRecord>::new(4);
+        let acct = BankAccount::new();
+        let msr = SimMsr::new();
+        let mut logged = Vec::new();
+        for (banks, mcg) in rounds {
+            for &(b, st) in *banks {
+                msr.set(regs::mc_status(b), st);
+            }
+            let t = MceRecord {
+                mcgstatus: mcg_status::MCIP | mcg,
+                ..template()
+            };
+            let s = log_banks(
+                &msr,
+                ALL,
+                &t,
+                Context::Kernel,
+                Policy::going_down(false),
+                |r| {
+                    logged.push((r.bank, r.severity));
+                    acct.stored(ring.push(r).is_ok());
+                },
+            );
+            acct.scanned(s.read as u64, s.for_poller as u64);
+            assert_ne!(s.worst, Severity::Panic, "nothing here is fatal");
+            // The poller's pass: what #MC left, it takes.
+            let (mut read, mut left) = (0, 0);
+            for b in 0..10 {
+                let st = status_of(&msr, b);
+                if st & VAL == 0 {
+                    continue;
+                }
+                read += 1;
+                if should_log(st, t.mcgcap, false) {
+                    acct.stored(
+                        ring.push(MceRecord {
+                            bank: b,
+                            status: st,
+                            ..t
+                        })
+                        .is_ok(),
+                    );
+                    msr.set(regs::mc_status(b), 0);
+                } else {
+                    left += 1;
+                }
+            }
+            acct.scanned(read, left);
+            assert!(acct.totals().balanced(), "{:?}", acct.totals());
+        }
+        let t = acct.totals();
+        assert_eq!((t.read, t.left), (13, 3), "{t:?}");
+        assert_eq!(t.logged, 4, "the ring holds four");
+        assert_eq!(t.dropped, 6);
+        assert!(
+            logged.contains(&(2, Severity::Keep)),
+            "the continuable SRAR is logged by #MC"
+        );
+        assert_eq!(
+            logged.iter().filter(|r| r.1 == Severity::NoError).count(),
+            4
+        );
+        for b in 0..10 {
+            assert_eq!(status_of(&msr, b), 0, "bank {b} left unseen");
+        }
     }
 }

@@ -315,6 +315,7 @@ mod tests {
         (VAL | 0x17, RE, SER, Intel, U, P, SOME, "Corrected error"),
         (VE | UC | PCC | S | AR | 0x134, RE, SER, Intel, U, X, Panic, "Processor context corrupt"),
         (VE | UC | PCC, RE, NOSER, Intel, U, P, Panic, "Processor context corrupt"),
+        (0xbd80000000100134, RIPV | EIPV, SER, Intel, U, X, Panic, "MCIP not set in MCA handler"),
         (0xbd80000000100134, NONE, SER, Intel, U, X, Panic, "Neither restart nor error IP"),
         (0xbd80000000100134, E, SER, Intel, K, X, Panic, "In kernel and no restart IP"),
         (0xbd80000000100134, E, SER, Intel, KR, X, Panic, "In kernel and no restart IP"),
@@ -404,7 +405,7 @@ mod tests {
     fn examples_from_the_brief() {
         let mut i = GradeInput {
             status: 0xbd80000000100134,
-            mcgstatus: RIPV | EIPV,
+            mcgstatus: RE,
             mcgcap: SER,
             vendor: Intel,
             context: U,

@@ -43,6 +43,8 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
     let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), Source::Boot);
     let report = banks::init_banks(&msr, cap, &quirks, &template, |mut rec| {
         rec.severity = crate::mca::exception::grade::grade_polled(&rec);
+        // At boot every valid bank is logged: read one, log one.
+        state::scanned(cpu, 1, 0);
         state::log(cpu, rec);
     });
     slot.ignored.store(report.ignored, Ordering::SeqCst);

@@ -8,6 +8,7 @@ use crate::mca::banks::McgCap;
 use crate::mca::exception::found::FoundBanks;
 use crate::mca::glue::hw_msr::HwMsr;
 use crate::mca::inject::overlay::{BankOverlay, OverlayMsr};
+use crate::mca::log::accounting::BankAccount;
 use crate::mca::log::ring::PerCpuRings;
 use crate::mca::record::{CpuVendor, MceRecord, Source};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -199,7 +200,20 @@ pub fn log(cpu: usize, rec: MceRecord) {
     } else {
         RINGS.get()
     };
-    if let Some(r) = set {
-        let _ = r.push(cpu, rec);
+    let ok = set.is_some_and(|r| r.push(cpu, rec).is_ok());
+    if let Some(a) = ACCOUNTS.get(cpu) {
+        a.stored(ok);
+    }
+}
+
+/// Per CPU: valid banks read by logging passes, and what became of them
+/// (see `log::accounting`), shown by `stats`.
+pub static ACCOUNTS: [BankAccount; MAX_CPUS] = [const { BankAccount::new() }; MAX_CPUS];
+
+/// A logging pass on `cpu` read `read` valid banks and left `left` of them
+/// for the consumer that owns them.
+pub fn scanned(cpu: usize, read: u64, left: u64) {
+    if let Some(a) = ACCOUNTS.get(cpu) {
+        a.scanned(read, left);
     }
 }

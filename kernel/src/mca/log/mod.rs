@@ -3,6 +3,7 @@
 //! GHES error status blocks), subscriber filters (`notify`), and in `glue/`
 //! the consumer that drains them, prints, counts and hands records on.
 
+pub mod accounting;
 pub mod notify;
 pub mod pool;
 pub mod ring;

@@ -72,10 +72,12 @@ pub fn init_cpu(msr: &impl Msr, cap: McgCap, firmware_first: BankSet) -> IntelIn
 }
 
 #[rustfmt::skip]
-pub static RULES: [Rule; 25] = [
+pub static RULES: [Rule; 26] = [
     Rule::new(NoError, "Invalid").clear(VAL),
     Rule::new(NoError, "Not enabled").excp().clear(EN),
     Rule::new(Panic, "Processor context corrupt").set(PCC),
+    // MCIP is what says a machine check is in progress: without it nothing is consistent.
+    Rule::new(Panic, "MCIP not set in MCA handler").excp().mcg(mcg_status::MCIP, 0),
     Rule::new(Panic, "Neither restart nor error IP").excp().mcg(RIPV | EIPV, 0),
     Rule::new(Panic, "In kernel and no restart IP").excp().ctx(Contexts::ANY_KERNEL).mcg(RIPV, 0),
     // A CE seen in #MC is left in the bank for the poller or CMCI to log.

@@ -59,13 +59,18 @@ fn scan(cpu: usize, source: Source, skip: u64) -> u32 {
     let template = state::template(cpu, msr.read(regs::IA32_MCG_STATUS), source);
     let mut n = 0;
     let (mut polled, mut found) = (0u64, 0u64);
+    // Valid banks read, and those left for #MC (an error that will signal).
+    let (mut read, mut left) = (0u64, 0u64);
     for bank in 0..cap.banks().min(64) {
         if ignored & (1 << bank) != 0 {
             continue;
         }
         polled |= 1 << bank;
         if let Some(mut rec) = banks::read_bank(&msr, bank, &template) {
-            if poll_policy::should_log(rec.status, cap.0, false) {
+            read += 1;
+            if !poll_policy::should_log(rec.status, cap.0, false) {
+                left += 1;
+            } else {
                 rec.severity = grade::grade_polled(&rec);
                 state::log(cpu, rec);
                 banks::clear_bank(&msr, bank);
@@ -74,6 +79,7 @@ fn scan(cpu: usize, source: Source, skip: u64) -> u32 {
             }
         }
     }
+    state::scanned(cpu, read, left);
     storm::observe(cpu, polled, found, template.time_us);
     POLLS[cpu].fetch_add(1, Ordering::Relaxed);
     if n > 0 {

@@ -61,9 +61,21 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     state::SCANNING.insert(cpu as u32);
     let msr = state::cpu_msr(cpu);
     let mcgstatus = msr.read(regs::IA32_MCG_STATUS);
-    let rip = frame.instruction_pointer.as_u64();
-    let cs = frame.code_segment.0;
+    let real_rip = frame.instruction_pointer.as_u64();
+    let real_cs = frame.code_segment.0;
+    // An injected record's `RIP cs:ip` grades the event as Linux's
+    // mce-inject does (its CS:IP stands for the registers); the real frame
+    // is still the one resumed.
+    let injected = crate::mca::inject::glue::injector::take_injected_frame(cpu);
+    let (cs, rip) = injected.unwrap_or((real_cs, real_rip));
     let ctx = context_of(cs, crate::mca::recovery::glue::fixup::has_fixup(rip));
+    let real_ctx = match injected {
+        None => ctx,
+        Some(_) => context_of(
+            real_cs,
+            crate::mca::recovery::glue::fixup::has_fixup(real_rip),
+        ),
+    };
 
     let mut template = state::template(cpu, mcgstatus, Source::Exception);
     if mcgstatus & (mcg_status::RIPV | mcg_status::EIPV) != 0 {
@@ -77,8 +89,8 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     let found = state::found(cpu);
     let which = banks_of(cpu);
     let pre = scan::grade_banks(&msr, which, &template, ctx, |rec| {
-        // "Not enabled" (QEMU's broadcast filler) is not an error record.
-        if let (Some(f), true) = (found, rec.severity > Severity::NoError) {
+        // "Not enabled" (QEMU's broadcast filler) is a record too.
+        if let Some(f) = found {
             f.put(rec);
         }
     });
@@ -191,6 +203,11 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         }
     };
 
+    // Every valid bank this CPU's logging pass read: logged, or left for
+    // the poller (which logs it).
+    state::scanned(cpu, own.read as u64, own.for_poller as u64);
+    state::NOT_ENABLED_CLEARED.fetch_add(own.not_enabled as u64, Ordering::Relaxed);
+
     let mut decision = decide(worst, tolerant, no_way_out, timed_out);
     if let Decision::Panic(_) = decision {
         if worst >= Severity::Panic {
@@ -205,11 +222,15 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     if mcgstatus & mcg_status::MCIP != 0 && worst <= Severity::Keep && !timed_out && tolerant < 3 {
         decision = Decision::Panic("Machine check from unknown source");
     }
-    // Without RIPV the interrupted kernel code cannot be resumed.
+    // Without RIPV the interrupted kernel code cannot be resumed. A bank
+    // in that state is graded so ("In kernel and no restart IP"); this is
+    // for a CPU that found nothing worse itself, and it never replaces a
+    // graded reason (the Monarch's reason is the worst CPU's message).
     if mcgstatus & mcg_status::MCIP != 0
         && mcgstatus & mcg_status::RIPV == 0
         && ctx != Context::User
         && tolerant < 3
+        && !matches!(decision, Decision::Panic(_))
     {
         decision = Decision::Panic("Neither restart nor error IP (RIPV clear)");
     }
@@ -229,7 +250,6 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     if let Some(f) = found {
         f.forget();
     }
-    state::NOT_ENABLED_CLEARED.fetch_add(own.not_enabled as u64, Ordering::Relaxed);
     state::SCANNING.remove(cpu as u32);
 
     // Consumed poison on this CPU (SRAR): the interrupted code must not
@@ -237,7 +257,13 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // exit path; a recoverable kernel copy returns an error. Both only use
     // atomics (see task::mce_kill_current, task::usercopy::mce_fixup).
     let no_restart = mcgstatus & mcg_status::MCIP != 0 && mcgstatus & mcg_status::RIPV == 0;
-    if own.worst == Severity::ActionRequired || (no_restart && ctx == Context::User) {
+    // Only when the grading context is the real one: an injected CS:IP
+    // names code that is not what this frame returns to.
+    if ctx != real_ctx {
+        crate::warn!(
+            "mce: cpu{cpu}: graded with the injected CS:IP {cs:#x}:{rip:#x} ({ctx:?}); the interrupted {real_ctx:?} code resumes, no recovery action on it"
+        );
+    } else if own.worst == Severity::ActionRequired || (no_restart && ctx == Context::User) {
         match ctx {
             Context::User => {
                 crate::task::mce_kill_current(frame, own.addr);

@@ -62,6 +62,20 @@ static USER_RETURN_OTHERS: [spin::Mutex<CpuSet>; MAX_CPUS] =
     [const { spin::Mutex::new(CpuSet::EMPTY) }; MAX_CPUS];
 static USER_RETURN_NMI: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
+/// Per CPU, the CS:IP an injected record carries (`RIP cs:ip`), for the
+/// handler to grade with instead of the real frame, as Linux's mce-inject
+/// passes the record's CS:IP as the registers (bit 63 of the CS word: set).
+static INJECTED_CS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static INJECTED_IP: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+const INJECTED: u64 = 1 << 63;
+
+/// The handler on `cpu`: the injected CS:IP to grade this #MC with, if the
+/// record that raised it gave one (taken once).
+pub fn take_injected_frame(cpu: usize) -> Option<(u16, u64)> {
+    let cs = INJECTED_CS.get(cpu)?.swap(0, Ordering::SeqCst);
+    (cs & INJECTED != 0).then(|| (cs as u16, INJECTED_IP[cpu].load(Ordering::SeqCst)))
+}
+
 /// Whether the bank MSRs take our writes (QEMU) or the overlay must be used.
 fn msrs_writable() -> bool {
     crate::qemu::under_qemu()
@@ -250,6 +264,19 @@ fn exception(
     };
     let me = percpu::current().index;
     stage(inj.cpu, bank, inj.mcgstatus);
+    // `RIP cs:ip` given: the target grades with it (a missing CS is 0,
+    // kernel mode, as in mce-inject). Otherwise the real frame decides.
+    let c = inj.cpu as usize;
+    INJECTED_IP[c].store(inj.ip.unwrap_or(0), Ordering::SeqCst);
+    let frame = inj.cs.is_some() || inj.ip.is_some();
+    INJECTED_CS[c].store(
+        if frame {
+            INJECTED | inj.cs.unwrap_or(0) as u64
+        } else {
+            0
+        },
+        Ordering::SeqCst,
+    );
     // The others see what QEMU's broadcast gives them: MCIP|RIPV, no bank.
     for c in others.iter() {
         stage(c, None, mcg_status::MCIP | mcg_status::RIPV);

@@ -28,6 +28,12 @@ pub fn subscriber() -> Subscriber {
 }
 
 fn memory_failure_record(rec: &MceRecord) {
+    // "Keep": an SRAR seen by a thread it did not affect (logged so it is
+    // not lost); the consuming CPU's own record carries the action, as in
+    // Linux, where only AO/UCNA records reach memory_failure from the log.
+    if rec.severity == Severity::Keep {
+        return;
+    }
     match physical_address(rec) {
         Some(addr) => memory_failure(addr, rec.severity),
         None => warn!(
