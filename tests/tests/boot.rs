@@ -29,6 +29,16 @@ fn boots_to_ready(firmware: Firmware) {
             .is_match(&ready[0]),
         "{ready:?}"
     );
+    // Line by line: from the kernel's first line to READY, nothing else.
+    let prefix = regex::Regex::new(r"^<[3467]>\[ *[0-9]+\.[0-9]{6}\] ").unwrap();
+    let lines = vm.lines();
+    let first = lines
+        .iter()
+        .position(|l| prefix.is_match(l))
+        .expect("a kernel line");
+    for l in lines[first..].iter().take_while(|l| !l.ends_with("] READY")) {
+        assert!(prefix.is_match(l), "line without <N>[sssss.uuuuuu]: {l:?}");
+    }
     // The kernel keeps running until asked: QMP quit ends QEMU without the
     // kernel's exit code.
     assert_eq!(vm.quit(), ExitKind::NoExitCode);
