@@ -148,11 +148,13 @@ pub fn args(o: &Options) -> Result<Vec<String>, String> {
             a.push("-drive".into());
             a.push(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"));
             a.push("-drive".into());
-            a.push(format!("if=pflash,format=raw,file={}", vars.display()));
+            a.push(format!("if=pflash,format=raw,snapshot=on,file={}", vars.display()));
         }
     }
     a.push("-drive".into());
-    a.push(format!("format=raw,file={}", o.image.display()));
+    // snapshot=on: writes go to a temporary overlay, so any number of runs
+    // and tests can share one image (no "write" lock).
+    a.push(format!("format=raw,snapshot=on,file={}", o.image.display()));
     a.extend(o.extra.iter().cloned());
     Ok(a)
 }
@@ -277,7 +279,7 @@ mod tests {
             "unix:{},server=on,wait=off",
             dir.join("qmp.sock").display()
         )));
-        assert!(a.ends_with("format=raw,file=/x/bios.img -S"));
+        assert!(a.ends_with("format=raw,snapshot=on,file=/x/bios.img -S"));
         assert!(!a.contains("pflash"));
     }
 

@@ -74,6 +74,8 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let cmdline = ramdisk_text(boot_info);
     let (config, problems) = Config::parse(&cmdline);
     klog::set_level(config.log);
+    // From here on, everything printed is also kept for the panic path.
+    crate::pstore::glue::init(config.pstore_log_kib);
 
     let cpu = CpuInfo::read();
     qemu::set_under_qemu(cpu.is_qemu());

@@ -75,11 +75,22 @@ pub struct Config {
     pub cec_threshold: u32,
     /// `cec.window_s`: the corrected-error collector's window in seconds.
     pub cec_window_s: u64,
+    /// `pstore.log_kib`: KiB of console log kept for the panic path to save
+    /// in ERST (the tail of everything printed).
+    pub pstore_log_kib: u32,
     /// `einj`: whether error injection through ACPI EINJ is allowed.
     pub einj: bool,
     /// `demo`: after `READY`, show the RAS subsystem at work (the console's
     /// `selftest`) before handing the console to the operator.
     pub demo: bool,
+    /// `mcelogd`: start the user-space record daemon at boot.
+    pub mcelogd: bool,
+    /// `trigger.ce` / `trigger.uc`: the user program mcelogd starts for each
+    /// corrected / uncorrected record (empty: none).
+    pub trigger_ce: String,
+    pub trigger_uc: String,
+    /// `trigger.rate`: at most this many trigger runs per second.
+    pub trigger_rate: u32,
     /// `log`: the console log level.
     pub log: LogLevel,
     /// `mce.test_unresponsive_cpu`: for tests, this CPU hangs in the #MC
@@ -106,8 +117,13 @@ impl Default for Config {
             storm_clean_polls: 30,
             cec_threshold: 10,
             cec_window_s: 86_400,
+            pstore_log_kib: PSTORE_LOG_KIB_DEFAULT,
             einj: false,
             demo: false,
+            mcelogd: false,
+            trigger_ce: String::new(),
+            trigger_uc: String::new(),
+            trigger_rate: 10,
             log: LogLevel::Info,
             test_unresponsive_cpu: None,
             test_withhold_cpu: None,
@@ -115,6 +131,9 @@ impl Default for Config {
         }
     }
 }
+
+/// Room for a full machine-check dump of a few CPUs and the lines before.
+pub const PSTORE_LOG_KIB_DEFAULT: u32 = 16;
 
 /// A word of the command line that was not applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,8 +273,31 @@ impl Config {
                         .ok_or_else(|| bad("an AP number 1..63"))? as u32,
                 )
             }
+            "pstore.log_kib" => {
+                self.pstore_log_kib = parse_u64(value)
+                    .filter(|v| (1..=1024).contains(v))
+                    .ok_or_else(|| bad("1..1024 KiB"))? as u32
+            }
             "einj" => self.einj = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "demo" => self.demo = parse_bool(value).ok_or_else(|| bad("on or off"))?,
+            "mcelogd" => self.mcelogd = parse_bool(value).ok_or_else(|| bad("on or off"))?,
+            "trigger.ce" | "trigger.uc" => {
+                if value.is_empty() || value.len() > 32 {
+                    return Err(bad("a program name"));
+                }
+                let v = String::from(value);
+                if key == "trigger.ce" {
+                    self.trigger_ce = v
+                } else {
+                    self.trigger_uc = v
+                }
+            }
+            "trigger.rate" => {
+                self.trigger_rate = parse_u64(value)
+                    .filter(|v| (1..=1000).contains(v))
+                    .ok_or_else(|| bad("1..1000 runs per second"))?
+                    as u32
+            }
             "log" => {
                 self.log = LogLevel::from_name(value).ok_or_else(|| bad("error|warn|info|debug"))?
             }
@@ -295,6 +337,17 @@ impl fmt::Display for Config {
         )?;
         if self.demo {
             write!(f, " demo=on")?;
+        }
+        if self.pstore_log_kib != PSTORE_LOG_KIB_DEFAULT {
+            write!(f, " pstore.log_kib={}", self.pstore_log_kib)?;
+        }
+        if self.mcelogd {
+            write!(f, " mcelogd=on")?;
+        }
+        for (k, v) in [("ce", &self.trigger_ce), ("uc", &self.trigger_uc)] {
+            if !v.is_empty() {
+                write!(f, " trigger.{k}={v}")?;
+            }
         }
         if let Some(c) = self.test_withhold_cpu {
             write!(f, " smp.test_withhold_cpu={c}")?;

@@ -15,12 +15,14 @@ pub fn run() -> ! {
         crate::console::cmd_selftest::run_all();
         crate::info!("demo: a user task consumes poisoned memory (SRAR) while another runs:");
         crate::console::cmd_task::demo(&["srar"]);
+        crate::console::cmd_task::end_demo_later();
     }
     crate::info!("console: type 'help' for commands, 'selftest' to inject one error of each kind");
     crate::console::shell::start();
     loop {
         crate::mca::log::glue::consumer::drain();
         crate::console::shell::poll();
+        crate::console::cmd_task::demo_tick();
         if crate::task::scheduler::run_next() {
             continue;
         }

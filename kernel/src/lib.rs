@@ -11,12 +11,14 @@
 
 extern crate alloc;
 
+pub mod abi;
 pub mod apei;
 pub mod config;
 pub mod cpuset;
 pub mod firmware;
 pub mod mca;
 pub mod mm;
+pub mod pstore;
 pub mod shell;
 pub mod time;
 

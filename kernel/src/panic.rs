@@ -49,6 +49,8 @@ pub fn machine_check_panic(reason: &str) -> ! {
     claim();
     crate::error!("Kernel panic - not syncing: Fatal machine check: {reason}");
     stop_other_cpus();
+    // The records are saved by now: the log comes second.
+    crate::pstore::glue::write_panic_log();
     qemu::exit(ExitCode::MachineCheckPanic)
 }
 
@@ -65,5 +67,6 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         info
     );
     stop_other_cpus();
+    crate::pstore::glue::write_panic_log();
     qemu::exit(ExitCode::Panic)
 }

@@ -440,7 +440,7 @@ impl Vm {
                 // Let the reader thread take the last lines.
                 let (m, cv) = &*self.console;
                 let mut c = m.lock().unwrap();
-                let until = Instant::now() + Duration::from_secs(2);
+                let until = Instant::now() + Duration::from_secs(10);
                 while !c.closed && Instant::now() < until {
                     c = cv.wait_timeout(c, Duration::from_millis(50)).unwrap().0;
                 }

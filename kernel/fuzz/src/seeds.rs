@@ -20,6 +20,7 @@ pub const TARGETS: &[&str] = &[
     "hest",
     "bert_region",
     "cper_record",
+    "pstore_record",
     "error_status_block",
     "cper_sections",
     "ghes_service",
@@ -80,6 +81,14 @@ pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     );
     add("cper_record", "memory", memory_record());
     add("cper_record", "two_sections", two_section_record());
+    add("pstore_record", "panic_part1", {
+        let text = b"[    2.000000] ERROR Kernel panic - not syncing: Fatal machine check\n";
+        let mut out = vec![0u8; 512];
+        let n = kernel::pstore::record::encode_dmesg(1, 1, text, 0x6000_0000_0000_0002, Some(1_709_210_096), &mut out)
+            .expect("fits");
+        out.truncate(n);
+        out
+    });
 
     add("error_status_block", "memory", memory_block(0x1_2345_6000));
     add("error_status_block", "processor_v2", proc_block());

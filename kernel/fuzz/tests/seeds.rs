@@ -74,6 +74,11 @@ fn seeds_are_valid() {
             "cper_record" => {
                 cper::parse_record(&b).expect(&what);
             }
+            "pstore_record" => {
+                kernel::pstore::record::parse_pstore(&b)
+                    .expect(&what)
+                    .expect(&what);
+            }
             "error_status_block" => {
                 cper::parse_error_status_block(&b).expect(&what);
             }

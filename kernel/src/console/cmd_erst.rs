@@ -62,7 +62,9 @@ fn list() {
     let exported = EXPORTED.lock().clone();
     for id in ids {
         let what = match read(id) {
-            Ok(b) => match cper::decode_mce(&b) {
+            Ok(b) => match crate::pstore::glue::summary(&b) {
+                Some(s) => s,
+                None => match cper::decode_mce(&b) {
                 Ok((_, r)) => alloc::format!(
                     "MCE cpu{} bank {} status {:#018x} severity {}",
                     r.cpu,
@@ -70,7 +72,8 @@ fn list() {
                     r.status,
                     r.severity.name()
                 ),
-                Err(e) => alloc::format!("{e}"),
+                    Err(e) => alloc::format!("{e}"),
+                },
             },
             Err(e) => alloc::format!("unreadable: {e}"),
         };
@@ -87,7 +90,7 @@ fn list() {
 
 fn show(id: u64) {
     match read(id) {
-        Ok(b) => erst::print_record(id, &b),
+        Ok(b) => erst::print_record(id, &b, None),
         Err(e) => kprint!("erst: record {id:#x}: {e}\n"),
     }
 }

@@ -166,3 +166,35 @@ pub fn demo(args: &[&str]) {
         other.id
     );
 }
+
+/// The boot demo's counter and when to stop it (0: none): the demo shows a
+/// few heartbeats, then ends quietly so the prompt is not buried.
+static DEMO_COUNTER: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+static DEMO_STOP_AT_US: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+const DEMO_HEARTBEATS_US: u64 = 5_000_000;
+
+/// After the boot demo: stop its counter a few heartbeats later.
+pub fn end_demo_later() {
+    use core::sync::atomic::Ordering;
+    if let Some(t) = task::list().into_iter().rev().find(|t| t.name == "counter") {
+        DEMO_COUNTER.store(t.id, Ordering::SeqCst);
+        DEMO_STOP_AT_US.store(
+            crate::arch::x86_64::tsc::now_us() + DEMO_HEARTBEATS_US,
+            Ordering::SeqCst,
+        );
+    }
+}
+
+/// Called from the idle loop: ends the demo's counter when its time is up.
+pub fn demo_tick() {
+    use core::sync::atomic::Ordering;
+    let at = DEMO_STOP_AT_US.load(Ordering::Relaxed);
+    if at == 0 || crate::arch::x86_64::tsc::now_us() < at {
+        return;
+    }
+    DEMO_STOP_AT_US.store(0, Ordering::SeqCst);
+    let id = DEMO_COUNTER.load(Ordering::SeqCst);
+    if task::kill(id).is_ok() {
+        crate::info!("demo: done; stopping task {id} counter (run 'demo srar' to see it again)");
+    }
+}

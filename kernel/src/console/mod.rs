@@ -72,6 +72,7 @@ pub fn write_str(s: &str) {
 /// Writes to the sinks; the caller is the printer (or the console is not
 /// shared yet).
 fn write_raw(s: &str) {
+    crate::pstore::glue::keep(s.as_bytes());
     serial::write_str(s);
     framebuffer::write_str(s);
 }

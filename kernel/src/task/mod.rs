@@ -29,6 +29,7 @@ pub mod address_space;
 pub mod programs;
 pub mod scheduler;
 pub mod syscall;
+pub mod syscall_mce;
 pub mod usercopy;
 
 use crate::mca::record::Severity;
@@ -393,6 +394,18 @@ impl Task {
 
 /// Starts `program` as a new task, optionally pinned to a CPU.
 pub fn spawn(program: &str, pin: Option<u32>) -> Result<Arc<Task>, String> {
+    spawn_with(program, pin, &[])
+}
+
+/// Room for a program's argument block at the top of its stack page.
+pub const ARG_MAX: usize = 256;
+
+/// Starts `program` with `arg` (at most [`ARG_MAX`] bytes, e.g. a trigger's
+/// record) copied to the top of its stack; rdx points at it (0 if empty).
+pub fn spawn_with(program: &str, pin: Option<u32>, arg: &[u8]) -> Result<Arc<Task>, String> {
+    if arg.len() > ARG_MAX {
+        return Err(format!("argument block of {} bytes (at most {ARG_MAX})", arg.len()));
+    }
     let prog = programs::find(program).ok_or_else(|| {
         let names: Vec<&str> = programs::all().iter().map(|p| p.name).collect();
         format!("no program '{program}' (programs: {})", names.join(", "))
@@ -444,7 +457,9 @@ pub fn spawn(program: &str, pin: Option<u32>) -> Result<Arc<Task>, String> {
         for (i, chunk) in image.chunks(4096).enumerate() {
             task.map_new(base + CODE_OFFSET + i as u64 * 4096, PAGE_CODE, chunk)?;
         }
-        task.map_new(base + STACK_TOP_OFFSET - 4096, PAGE_STACK, &[])?;
+        let mut stack = [0u8; 4096];
+        stack[4096 - ARG_MAX..4096 - ARG_MAX + arg.len()].copy_from_slice(arg);
+        task.map_new(base + STACK_TOP_OFFSET - 4096, PAGE_STACK, &stack)?;
         Ok(())
     };
     if let Err(e) = setup() {
@@ -455,9 +470,12 @@ pub fn spawn(program: &str, pin: Option<u32>) -> Result<Arc<Task>, String> {
     scheduler::prepare(
         &task,
         base + CODE_OFFSET + prog.entry as u64,
-        base + STACK_TOP_OFFSET,
-        task.id as u64,
-        tsc_per_sec,
+        base + STACK_TOP_OFFSET - if arg.is_empty() { 0 } else { ARG_MAX as u64 },
+        [
+            task.id as u64,
+            tsc_per_sec,
+            if arg.is_empty() { 0 } else { base + STACK_TOP_OFFSET - ARG_MAX as u64 },
+        ],
     );
     TASKS.lock().push(task.clone());
     Ok(task)

@@ -35,6 +35,10 @@ core::arch::global_asm!(
     .global rasos_user_copier
     .global rasos_user_spinner
     .global rasos_user_faulter
+    .global rasos_user_mcelogd
+    .global rasos_user_trigger_print
+    .global rasos_user_trigger_offline
+    .global rasos_user_slowreader
 rasos_user_image_start:
 
 // ---- toucher: one page, written with a pattern and read back, forever;
@@ -169,6 +173,550 @@ rasos_user_faulter:
     mov qword ptr [rax], 1
     jmp rasos_user_faulter
 
+// ---- mcelogd: the record daemon. Reads every record (reader "all") in
+// struct mce form, prints each decoded, keeps per-severity counts and runs
+// the trigger program of its kind (trigger.ce / trigger.uc boot keys) with
+// the record as argument block, at most trigger.rate runs per second.
+// Its page: 0 records (16), 2048 ce name, 2112 uc name, 2176.. state,
+// 2304 counts by severity, 2560 the line being built, 3584 scratch.
+rasos_user_mcelogd:
+    mov r15, rsi
+    mov eax, 5
+    int 0x80
+    test rax, rax
+    js .Lt_nomem
+    mov r12, rax
+    mov eax, 14
+    lea rdi, [rip + .Ls_kce]
+    mov esi, 10
+    lea rdx, [r12 + 2048]
+    mov r10d, 64
+    int 0x80
+    call .Ld_clamp
+    mov [r12 + 2176], rax
+    mov eax, 14
+    lea rdi, [rip + .Ls_kuc]
+    mov esi, 10
+    lea rdx, [r12 + 2112]
+    mov r10d, 64
+    int 0x80
+    call .Ld_clamp
+    mov [r12 + 2184], rax
+    mov eax, 14
+    lea rdi, [rip + .Ls_krate]
+    mov esi, 12
+    lea rdx, [r12 + 3584]
+    mov r10d, 16
+    int 0x80
+    call .Ld_clamp
+    xor r8d, r8d
+    xor ecx, ecx
+.Ld_rate:
+    cmp rcx, rax
+    jae .Ld_rate_done
+    movzx edx, byte ptr [r12 + 3584 + rcx]
+    sub edx, 48
+    cmp edx, 9
+    ja .Ld_rate_done
+    imul r8, r8, 10
+    add r8, rdx
+    inc rcx
+    jmp .Ld_rate
+.Ld_rate_done:
+    test r8, r8
+    jnz 1f
+    mov r8d, 10
+1:
+    mov [r12 + 2192], r8
+    mov eax, 7
+    lea rdi, [rip + .Ls_all]
+    mov esi, 3
+    int 0x80
+    test rax, rax
+    js .Ld_openfail
+    mov [r12 + 2232], rax
+    lea rdi, [rip + .Ls_dreading]
+    mov esi, 28
+    mov rdx, rax
+    call .Lu_print_num
+.Ld_loop:
+    mov eax, 9
+    mov rdi, [r12 + 2232]
+    mov esi, 1000
+    int 0x80
+    test rax, rax
+    js .Ld_err
+    jz .Ld_loop
+    mov eax, 8
+    mov rdi, [r12 + 2232]
+    mov rsi, r12
+    mov edx, 2048
+    int 0x80
+    test rax, rax
+    js .Ld_err
+    jz .Ld_loop
+    mov r13, rax
+    mov r14, r12
+.Ld_rec:
+    call .Ld_one
+    add r14, 128
+    dec r13
+    jnz .Ld_rec
+    call .Ld_summary
+    jmp .Ld_loop
+.Ld_err:
+    neg rax
+    lea rdi, [rip + .Ls_dreadfail]
+    mov esi, 20
+    mov rdx, rax
+    call .Lu_print_num
+    mov eax, 4
+    mov edi, 1000
+    int 0x80
+    jmp .Ld_loop
+.Ld_openfail:
+    lea rdi, [rip + .Ls_dopenfail]
+    mov esi, 28
+    jmp .Lu_die
+
+// rax: a getconf result → 0 if an error, at most 64.
+.Ld_clamp:
+    test rax, rax
+    jns 1f
+    xor eax, eax
+1:
+    cmp rax, 64
+    jbe 2f
+    mov eax, 64
+2:
+    ret
+
+// One record at r14: count it, print it decoded, run its trigger.
+.Ld_one:
+    inc qword ptr [r12 + 2216]
+    movzx eax, byte ptr [r14 + 58]
+    and eax, 7
+    inc qword ptr [r12 + 2304 + rax * 8]
+    lea rbx, [r12 + 2560]
+    lea rdi, [rip + .Ls_drecord]
+    mov esi, 7
+    call .Lm_str
+    mov rax, [r12 + 2216]
+    call .Lm_dec
+    lea rdi, [rip + .Ls_dcpu]
+    mov esi, 6
+    call .Lm_str
+    mov eax, [r14 + 68]
+    call .Lm_dec
+    lea rdi, [rip + .Ls_dbank]
+    mov esi, 6
+    call .Lm_str
+    movzx eax, byte ptr [r14 + 65]
+    call .Lm_dec
+    mov rax, [r14]
+    bt rax, 61
+    jc 1f
+    inc qword ptr [r12 + 2240]
+    lea rdi, [rip + .Ls_dce]
+    mov esi, 10
+    jmp 2f
+1:
+    inc qword ptr [r12 + 2248]
+    lea rdi, [rip + .Ls_duc]
+    mov esi, 12
+2:
+    call .Lm_str
+    lea rdi, [rip + .Ls_dsev]
+    mov esi, 11
+    call .Lm_str
+    movzx eax, byte ptr [r14 + 58]
+    and eax, 7
+    call .Lm_sevname
+    lea rdi, [rip + .Ls_dmcacod]
+    mov esi, 9
+    call .Lm_str
+    movzx eax, word ptr [r14]
+    call .Lm_hex
+    lea rdi, [rip + .Ls_dstatus]
+    mov esi, 9
+    call .Lm_str
+    mov rax, [r14]
+    call .Lm_hex
+    mov rax, [r14]
+    bt rax, 58
+    jnc 3f
+    lea rdi, [rip + .Ls_daddr]
+    mov esi, 7
+    call .Lm_str
+    mov rax, [r14 + 16]
+    call .Lm_hex
+3:
+    call .Lm_flush
+    // Its trigger, by kind.
+    mov rax, [r14]
+    bt rax, 61
+    jc 4f
+    lea rax, [r12 + 2048]
+    mov rcx, [r12 + 2176]
+    jmp 5f
+4:
+    lea rax, [r12 + 2112]
+    mov rcx, [r12 + 2184]
+5:
+    test rcx, rcx
+    jz 9f
+    mov [r12 + 2272], rax
+    mov [r12 + 2280], rcx
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov rcx, rax
+    sub rcx, [r12 + 2200]
+    cmp rcx, r15
+    jb 6f
+    mov [r12 + 2200], rax
+    mov qword ptr [r12 + 2208], 0
+6:
+    mov rax, [r12 + 2208]
+    cmp rax, [r12 + 2192]
+    jae 8f
+    inc qword ptr [r12 + 2208]
+    mov eax, 12
+    mov rdi, [r12 + 2272]
+    mov rsi, [r12 + 2280]
+    mov rdx, r14
+    int 0x80
+    mov [r12 + 2288], rax
+    call .Ld_trigger_head
+    mov rax, [r12 + 2288]
+    test rax, rax
+    js 7f
+    inc qword ptr [r12 + 2256]
+    lea rdi, [rip + .Ls_dstarted]
+    mov esi, 16
+    call .Lm_str
+    mov rax, [r12 + 2288]
+    call .Lm_dec
+    jmp .Ld_for_record
+7:
+    lea rdi, [rip + .Ls_dfailed]
+    mov esi, 15
+    call .Lm_str
+    mov rax, [r12 + 2288]
+    neg rax
+    call .Lm_dec
+    jmp .Ld_for_record
+8:
+    inc qword ptr [r12 + 2264]
+    call .Ld_trigger_head
+    lea rdi, [rip + .Ls_dlimited]
+    mov esi, 23
+    call .Lm_str
+    mov rax, [r12 + 2192]
+    call .Lm_dec
+    lea rdi, [rip + .Ls_dpersec]
+    mov esi, 11
+    call .Lm_str
+.Ld_for_record:
+    lea rdi, [rip + .Ls_dforrec]
+    mov esi, 12
+    call .Lm_str
+    mov rax, [r12 + 2216]
+    call .Lm_dec
+    call .Lm_flush
+9:
+    ret
+
+// "trigger <name> " into a fresh line.
+.Ld_trigger_head:
+    lea rbx, [r12 + 2560]
+    lea rdi, [rip + .Ls_dtrigger]
+    mov esi, 8
+    call .Lm_str
+    mov rdi, [r12 + 2272]
+    mov rsi, [r12 + 2280]
+    call .Lm_str
+    ret
+
+// "counts: records T, corrected C, uncorrected U, <severity> N..., lost L"
+.Ld_summary:
+    lea rbx, [r12 + 2560]
+    lea rdi, [rip + .Ls_dcounts]
+    mov esi, 16
+    call .Lm_str
+    mov rax, [r12 + 2216]
+    call .Lm_dec
+    lea rdi, [rip + .Ls_dcorr]
+    mov esi, 12
+    call .Lm_str
+    mov rax, [r12 + 2240]
+    call .Lm_dec
+    lea rdi, [rip + .Ls_duncorr]
+    mov esi, 14
+    call .Lm_str
+    mov rax, [r12 + 2248]
+    call .Lm_dec
+    xor r9d, r9d
+1:
+    mov rax, [r12 + 2304 + r9 * 8]
+    test rax, rax
+    jz 2f
+    mov byte ptr [rbx], 44
+    mov byte ptr [rbx + 1], 32
+    add rbx, 2
+    mov rax, r9
+    call .Lm_sevname
+    mov byte ptr [rbx], 32
+    inc rbx
+    mov rax, [r12 + 2304 + r9 * 8]
+    call .Lm_dec
+2:
+    inc r9
+    cmp r9, 8
+    jb 1b
+    mov eax, 10
+    mov rdi, [r12 + 2232]
+    int 0x80
+    mov [r12 + 2224], rax
+    lea rdi, [rip + .Ls_dlost]
+    mov esi, 7
+    call .Lm_str
+    mov rax, [r12 + 2224]
+    call .Lm_dec
+    call .Lm_flush
+    ret
+
+// ---- trigger-print: prints the record it was started with (rdx).
+rasos_user_trigger_print:
+    test rdx, rdx
+    jz .Lp_none
+    mov r14, rdx
+    sub rsp, 512
+    mov r12, rsp
+    lea rbx, [r12 + 0]
+    lea rdi, [rip + .Ls_precord]
+    mov esi, 12
+    call .Lm_str
+    mov eax, [r14 + 68]
+    call .Lm_dec
+    lea rdi, [rip + .Ls_dbank]
+    mov esi, 6
+    call .Lm_str
+    movzx eax, byte ptr [r14 + 65]
+    call .Lm_dec
+    lea rdi, [rip + .Ls_dstatus]
+    mov esi, 9
+    call .Lm_str
+    mov rax, [r14]
+    call .Lm_hex
+    lea rdi, [rip + .Ls_daddr]
+    mov esi, 7
+    call .Lm_str
+    mov rax, [r14 + 16]
+    call .Lm_hex
+    lea rdi, [rip + .Ls_dsev]
+    mov esi, 11
+    call .Lm_str
+    movzx eax, byte ptr [r14 + 58]
+    and eax, 7
+    call .Lm_sevname
+    mov rdi, r12
+    mov rsi, rbx
+    sub rsi, rdi
+    mov eax, 1
+    int 0x80
+    mov eax, 2
+    xor edi, edi
+    int 0x80
+.Lp_none:
+    lea rdi, [rip + .Ls_pnone]
+    mov esi, 25
+    jmp .Lu_die
+
+// ---- trigger-offline: offlines the page of its record's address.
+rasos_user_trigger_offline:
+    test rdx, rdx
+    jz .Lp_none
+    mov rax, [rdx]
+    bt rax, 58
+    jnc .Lo_noaddr
+    mov rdi, [rdx + 16]
+    mov r12, rdi
+    mov eax, 13
+    int 0x80
+    test rax, rax
+    js .Lo_fail
+    lea rdi, [rip + .Ls_ooffl]
+    mov esi, 23
+    mov rdx, r12
+    shr rdx, 12
+    call .Lu_print_num
+    mov eax, 2
+    xor edi, edi
+    int 0x80
+.Lo_fail:
+    lea rdi, [rip + .Ls_ofail]
+    mov esi, 20
+    jmp .Lu_die
+.Lo_noaddr:
+    lea rdi, [rip + .Ls_onoaddr]
+    mov esi, 46
+    mov eax, 1
+    int 0x80
+    mov eax, 2
+    mov edi, 2
+    int 0x80
+
+// ---- slowreader: a reader of corrected errors that takes one record
+// every 500 ms and says where it stands (delivered, lost, still queued).
+rasos_user_slowreader:
+    mov eax, 5
+    int 0x80
+    test rax, rax
+    js .Lt_nomem
+    mov r12, rax
+    mov eax, 7
+    lea rdi, [rip + .Ls_kindce]
+    mov esi, 7
+    int 0x80
+    test rax, rax
+    js .Ld_openfail
+    mov r13, rax
+    xor r14d, r14d
+    lea rdi, [rip + .Ls_sreader]
+    mov esi, 7
+    mov rdx, r13
+    call .Lu_print_num
+.Lr_loop:
+    mov eax, 9
+    mov rdi, r13
+    mov esi, 60000
+    int 0x80
+    test rax, rax
+    jz .Lr_loop
+    js .Lr_err
+    mov eax, 4
+    mov edi, 500
+    int 0x80
+    mov eax, 8
+    mov rdi, r13
+    mov rsi, r12
+    mov edx, 128
+    int 0x80
+    test rax, rax
+    js .Lr_err
+    add r14, rax
+    lea rbx, [r12 + 2048]
+    lea rdi, [rip + .Ls_sdeliv]
+    mov esi, 10
+    call .Lm_str
+    mov rax, r14
+    call .Lm_dec
+    lea rdi, [rip + .Ls_dlost]
+    mov esi, 7
+    call .Lm_str
+    mov eax, 10
+    mov rdi, r13
+    int 0x80
+    call .Lm_dec
+    lea rdi, [rip + .Ls_squeued]
+    mov esi, 9
+    call .Lm_str
+    mov eax, 9
+    mov rdi, r13
+    xor esi, esi
+    int 0x80
+    call .Lm_dec
+    lea rdi, [r12 + 2048]
+    mov rsi, rbx
+    sub rsi, rdi
+    mov eax, 1
+    int 0x80
+    jmp .Lr_loop
+
+.Lr_err:
+    lea rdi, [rip + .Ls_dreadfail]
+    mov esi, 20
+    neg rax
+    mov rdx, rax
+    call .Lu_print_num
+    mov eax, 2
+    mov edi, 1
+    int 0x80
+
+// ---- line building (rbx = the cursor); clobber rax, rcx, rdx, rsi,
+// rdi, r8.
+.Lm_str:
+    test rsi, rsi
+    jz 2f
+1:
+    mov al, [rdi]
+    mov [rbx], al
+    inc rdi
+    inc rbx
+    dec rsi
+    jnz 1b
+2:
+    ret
+.Lm_sevname:
+    lea rdi, [rip + .Ls_sevnames]
+    lea rdi, [rdi + rax * 8]
+    mov ecx, 8
+1:
+    mov al, [rdi]
+    test al, al
+    jz 2f
+    mov [rbx], al
+    inc rdi
+    inc rbx
+    dec ecx
+    jnz 1b
+2:
+    ret
+.Lm_dec:
+    mov ecx, 10
+    jmp .Lm_num
+.Lm_hex:
+    mov byte ptr [rbx], 48
+    mov byte ptr [rbx + 1], 120
+    add rbx, 2
+    mov ecx, 16
+.Lm_num:
+    sub rsp, 32
+    lea r8, [rsp + 32]
+1:
+    xor edx, edx
+    div rcx
+    add dl, 48
+    cmp dl, 57
+    jbe 2f
+    add dl, 39
+2:
+    dec r8
+    mov [r8], dl
+    test rax, rax
+    jnz 1b
+    lea rcx, [rsp + 32]
+3:
+    cmp r8, rcx
+    jae 4f
+    mov al, [r8]
+    mov [rbx], al
+    inc rbx
+    inc r8
+    jmp 3b
+4:
+    add rsp, 32
+    ret
+// Writes the line (r12 + 2560 up to rbx).
+.Lm_flush:
+    lea rdi, [r12 + 2560]
+    mov rsi, rbx
+    sub rsi, rdi
+    mov eax, 1
+    int 0x80
+    ret
+
 // ---- library
 // .Lu_die: write(rdi, rsi), then exit(1).
 .Lu_die:
@@ -229,6 +777,42 @@ rasos_user_faulter:
 .Ls_copied: .ascii "copied "
 .Ls_copyfail: .ascii "copy failed: error -"
 .Ls_faulting: .ascii "writing to address 0\n"
+.Ls_kce: .ascii "trigger.ce"
+.Ls_kuc: .ascii "trigger.uc"
+.Ls_krate: .ascii "trigger.rate"
+.Ls_all: .ascii "all"
+.Ls_dreading: .ascii "reading records from reader "
+.Ls_dreadfail: .ascii "read failed: error -"
+.Ls_dopenfail: .ascii "cannot open a record reader\n"
+.Ls_drecord: .ascii "record "
+.Ls_dcpu: .ascii ": CPU "
+.Ls_dbank: .ascii " BANK "
+.Ls_dce: .ascii " corrected"
+.Ls_duc: .ascii " uncorrected"
+.Ls_dsev: .ascii ", severity "
+.Ls_dmcacod: .ascii ", MCACOD "
+.Ls_dstatus: .ascii ", STATUS "
+.Ls_daddr: .ascii ", ADDR "
+.Ls_dstarted: .ascii "started as task "
+.Ls_dfailed: .ascii "failed: error -"
+.Ls_dlimited: .ascii "skipped: rate limit of "
+.Ls_dpersec: .ascii " per second"
+.Ls_dforrec: .ascii " for record "
+.Ls_dtrigger: .ascii "trigger "
+.Ls_dcounts: .ascii "counts: records "
+.Ls_dcorr: .ascii ", corrected "
+.Ls_duncorr: .ascii ", uncorrected "
+.Ls_dlost: .ascii ", lost "
+.Ls_precord: .ascii "record: CPU "
+.Ls_pnone: .ascii "started without a record\n"
+.Ls_ooffl: .ascii "offlined the page, pfn "
+.Ls_ofail: .ascii "offline_page failed\n"
+.Ls_onoaddr: .ascii "the record has no address; nothing to offline\n"
+.Ls_kindce: .ascii "kind=ce"
+.Ls_sreader: .ascii "reader "
+.Ls_sdeliv: .ascii "delivered "
+.Ls_squeued: .ascii ", queued "
+.Ls_sevnames: .ascii "noerror\0deferredkeep\0\0\0\0some\0\0\0\0ao\0\0\0\0\0\0uc\0\0\0\0\0\0ar\0\0\0\0\0\0panic\0\0\0"
 rasos_user_image_end:
     .text
 "#
@@ -242,6 +826,10 @@ extern "C" {
     static rasos_user_copier: u8;
     static rasos_user_spinner: u8;
     static rasos_user_faulter: u8;
+    static rasos_user_mcelogd: u8;
+    static rasos_user_trigger_print: u8;
+    static rasos_user_trigger_offline: u8;
+    static rasos_user_slowreader: u8;
 }
 
 /// The image's bytes.
@@ -258,7 +846,7 @@ fn offset(label: *const u8) -> usize {
 }
 
 /// Every program, by name.
-pub fn all() -> [Program; 5] {
+pub fn all() -> [Program; 9] {
     [
         Program {
             name: "toucher",
@@ -285,6 +873,26 @@ pub fn all() -> [Program; 5] {
             name: "faulter",
             entry: offset(&raw const rasos_user_faulter),
             about: "writes to address 0 and is killed by the page fault",
+        },
+        Program {
+            name: "mcelogd",
+            entry: offset(&raw const rasos_user_mcelogd),
+            about: "the record daemon: reads every record, prints it decoded, counts, runs triggers",
+        },
+        Program {
+            name: "trigger-print",
+            entry: offset(&raw const rasos_user_trigger_print),
+            about: "trigger: prints the record it was started with",
+        },
+        Program {
+            name: "trigger-offline",
+            entry: offset(&raw const rasos_user_trigger_offline),
+            about: "trigger: offlines the page of its record's address (system call)",
+        },
+        Program {
+            name: "slowreader",
+            entry: offset(&raw const rasos_user_slowreader),
+            about: "reads corrected-error records slowly, one per 500 ms (test)",
         },
     ]
 }

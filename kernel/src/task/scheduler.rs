@@ -236,10 +236,11 @@ pub fn current() -> Option<&'static Task> {
 /// Builds a new task's first kernel stack: a trap frame that enters user
 /// mode at `entry`, below it the registers `rasos_switch` pops and the
 /// return address of the trap return path.
-pub fn prepare(task: &Task, entry: u64, user_stack: u64, arg0: u64, arg1: u64) {
+pub fn prepare(task: &Task, entry: u64, user_stack: u64, args: [u64; 3]) {
     let tf = TrapFrame {
-        rdi: arg0,
-        rsi: arg1,
+        rdi: args[0],
+        rsi: args[1],
+        rdx: args[2],
         rip: entry,
         cs: gdt::USER_CODE.0 as u64,
         rflags: 0x202,
@@ -437,5 +438,6 @@ fn reap(task: Arc<Task>) {
         crate::info!("{line}");
     }
     super::TASKS.lock().retain(|t| !Arc::ptr_eq(t, &task));
+    crate::mca::log::glue::readers::close_owner(task.id);
     task.release_memory();
 }

@@ -11,6 +11,16 @@
 //! | 4 | sleep(ms) | 0 |
 //! | 5 | map(): a zeroed page | its address |
 //! | 6 | copyspin(buf, len, ms): test only, copy_from_user of `buf` again and again for `ms` | copies made |
+//! | 7 | mce_open(filter, len): a record reader (`mca::log::reader` words) | reader id |
+//! | 8 | mce_read(reader, buf, len): whole 128-byte `struct mce` records | records copied |
+//! | 9 | mce_poll(reader, ms): wait for records | records waiting (0: timeout) |
+//! | 10 | mce_lost(reader) | records lost to a full queue |
+//! | 11 | mce_close(reader) | 0 |
+//! | 12 | spawn(name, len, arg): a built-in program, `arg` 0 or a 128-byte block | task id |
+//! | 13 | offline_page(physical address) | 0 |
+//! | 14 | getconf(key, keylen, buf, buflen): a boot key (`trigger.ce`, `trigger.uc`, `trigger.rate`) | value length |
+//!
+//! Numbers and error values are in [`crate::abi`].
 
 use super::scheduler::{self, TrapFrame, NEXT_READY};
 use super::usercopy::{self, CopyError};
@@ -18,16 +28,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-pub const SYS_WRITE: u64 = 1;
-pub const SYS_EXIT: u64 = 2;
-pub const SYS_YIELD: u64 = 3;
-pub const SYS_SLEEP: u64 = 4;
-pub const SYS_MAP: u64 = 5;
-pub const SYS_COPYSPIN: u64 = 6;
-
-const ENOMEM: i64 = -12;
-const EINVAL: i64 = -22;
-const ENOSYS: i64 = -38;
+pub use crate::abi::*;
 
 const WRITE_MAX: usize = 256;
 
@@ -45,17 +46,25 @@ pub fn dispatch(tf: &mut TrapFrame) {
         }
         SYS_MAP => map(),
         SYS_COPYSPIN => copyspin(tf.rdi, tf.rsi, tf.rdx),
+        SYS_MCE_OPEN => super::syscall_mce::open(tf.rdi, tf.rsi),
+        SYS_MCE_READ => super::syscall_mce::read(tf.rdi, tf.rsi, tf.rdx),
+        SYS_MCE_POLL => super::syscall_mce::poll(tf.rdi, tf.rsi),
+        SYS_MCE_LOST => super::syscall_mce::lost(tf.rdi),
+        SYS_MCE_CLOSE => super::syscall_mce::close(tf.rdi),
+        SYS_SPAWN => super::syscall_mce::spawn(tf.rdi, tf.rsi, tf.rdx),
+        SYS_OFFLINE_PAGE => super::syscall_mce::offline_page(tf.rdi),
+        SYS_GETCONF => super::syscall_mce::getconf(tf.rdi, tf.rsi, tf.rdx, tf.r10),
         _ => ENOSYS,
     };
     tf.rax = r as u64;
 }
 
-fn task() -> &'static super::Task {
+pub(super) fn task() -> &'static super::Task {
     scheduler::current().expect("system call from a task")
 }
 
 /// Says what a failed copy means and gives the system call's error.
-fn copy_failed(what: &str, e: CopyError) -> i64 {
+pub(super) fn copy_failed(what: &str, e: CopyError) -> i64 {
     let t = task();
     match e {
         CopyError::PoisonConsumed(pa) => crate::warn!(

@@ -104,6 +104,7 @@ pub fn init() {
         }
     );
     list_previous(&mut store);
+    crate::pstore::glue::set_record_slot(len);
     *ERST.lock() = Some(store);
 }
 
@@ -123,7 +124,7 @@ fn list_previous(store: &mut Store) {
     for id in ids {
         match store.read(id, &mut buf) {
             Ok(len) => {
-                print_record(id, &buf[..len]);
+                print_record(id, &buf[..len], Some(BOOT_LOG_LINES));
                 exported.insert(id);
             }
             Err(e) => warn!("erst: record {id:#018x}: cannot read: {e}"),
@@ -137,9 +138,18 @@ fn list_previous(store: &mut Store) {
     }
 }
 
-/// Prints one stored record: decoded if it is a machine-check record,
+/// Lines of a saved console log shown at boot (its end); `erst show`
+/// prints all of it.
+const BOOT_LOG_LINES: usize = 12;
+
+/// Prints one stored record: decoded if it is a machine-check record, its
+/// text if it is a pstore log (the last `log_lines` lines, or all),
 /// described otherwise; then the raw bytes as hex (the export format).
-pub fn print_record(id: u64, bytes: &[u8]) {
+pub fn print_record(id: u64, bytes: &[u8], log_lines: Option<usize>) {
+    if crate::pstore::glue::print_log(id, bytes, log_lines) {
+        export_hex(id, bytes);
+        return;
+    }
     match cper::decode_mce(bytes) {
         Ok((_, rec)) => {
             info!("erst: record {id:#018x}: machine check from an earlier boot:");

@@ -63,7 +63,7 @@ pub fn write_fatal_block(source_id: u16, block: &[u8], notification: Guid, unix_
 
 /// Writes `bytes` (a whole record) to the store, reclaiming exported
 /// records when it is full. True when saved; failures are said here.
-fn save(bytes: &[u8]) -> bool {
+pub fn save(bytes: &[u8]) -> bool {
     let Some(mut guard) = ERST.try_lock() else {
         error!("erst: store busy; record not saved");
         return false;

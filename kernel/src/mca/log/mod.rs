@@ -6,6 +6,7 @@
 pub mod accounting;
 pub mod notify;
 pub mod pool;
+pub mod reader;
 pub mod ring;
 
 #[cfg(target_os = "none")]

@@ -204,6 +204,7 @@ fn handle(rec: &MceRecord) {
     }
     // Subscribers run with the registry locked; they must not subscribe.
     SUBSCRIBERS.lock().notify(rec);
+    super::readers::deliver(rec);
 }
 
 /// Prints a record decoded, then as `mcelog --ascii` input.
