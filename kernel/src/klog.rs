@@ -1,6 +1,12 @@
 //! The kernel log: leveled messages with a timestamp on every line, written
 //! to the console. Multi-line messages get the prefix on each line so a log
 //! reader (person or test) can always tell when a line was printed.
+//!
+//! Every line is `<N>[sssss.uuuuuu] text`, N the printk level (3 error,
+//! 4 warning, 6 info, 7 debug). That is the one prefix shape mcelog's ASCII
+//! input strips (white space, one `<...>`, one `[...]`, then
+//! `mce: [Hardware Error]:`), so a saved serial log is `mcelog --ascii`
+//! input as is, and the level stays visible.
 
 use crate::config::LogLevel;
 use crate::console::lines::Line;
@@ -22,7 +28,7 @@ pub fn enabled(level: LogLevel) -> bool {
 }
 
 /// Cuts what is written into console lines, each starting with the
-/// `[seconds.micros] LEVEL ` prefix, and hands each whole line to the
+/// `<N>[seconds.micros] ` prefix, and hands each whole line to the
 /// console (which never mixes two CPUs' lines). A line longer than the
 /// console's limit goes on in a new line with the same prefix.
 struct LineWriter<'a> {
@@ -45,10 +51,10 @@ impl LineWriter<'_> {
         self.lines[self.done] = Line::new();
         let _ = write!(
             LinePush(&mut self.lines[self.done]),
-            "[{:5}.{:06}] {}{}",
+            "{}[{:5}.{:06}] {}",
+            self.tag,
             self.stamp_us / 1_000_000,
             self.stamp_us % 1_000_000,
-            self.tag,
             self.extra
         );
         self.at_line_start = false;
@@ -106,12 +112,13 @@ impl Write for LineWriter<'_> {
     }
 }
 
-fn tag(level: LogLevel) -> &'static str {
+/// The printk-style level tag (`KERN_ERR` is 3, ... `KERN_DEBUG` 7).
+pub fn tag(level: LogLevel) -> &'static str {
     match level {
-        LogLevel::Error => "ERROR ",
-        LogLevel::Warn => "WARN  ",
-        LogLevel::Info => "",
-        LogLevel::Debug => "DEBUG ",
+        LogLevel::Error => "<3>",
+        LogLevel::Warn => "<4>",
+        LogLevel::Info => "<6>",
+        LogLevel::Debug => "<7>",
     }
 }
 

@@ -20,9 +20,25 @@ fn boots_to_ready(firmware: Firmware) {
          mce.storm_threshold=5 mce.storm_poll_ms=1000 mce.storm_clean_polls=30 cec.threshold=10 \
          cec.window_s=86400 einj=off log=info"
     ), "{out}");
-    // Every kernel line carries a timestamp.
+    // Every kernel line is `<N>[sssss.uuuuuu] text` (printk level, time since
+    // boot), the prefix mcelog's ASCII input strips; READY is info (6).
     let ready = vm.grep(r"READY$");
-    assert!(ready[0].starts_with('['), "{ready:?}");
+    assert!(
+        regex::Regex::new(r"^<6>\[ *[0-9]+\.[0-9]{6}\] READY$")
+            .unwrap()
+            .is_match(&ready[0]),
+        "{ready:?}"
+    );
+    // Line by line: from the kernel's first line to READY, nothing else.
+    let prefix = regex::Regex::new(r"^<[3467]>\[ *[0-9]+\.[0-9]{6}\] ").unwrap();
+    let lines = vm.lines();
+    let first = lines
+        .iter()
+        .position(|l| prefix.is_match(l))
+        .expect("a kernel line");
+    for l in lines[first..].iter().take_while(|l| !l.ends_with("] READY")) {
+        assert!(prefix.is_match(l), "line without <N>[sssss.uuuuuu]: {l:?}");
+    }
     // The kernel keeps running until asked: QMP quit ends QEMU without the
     // kernel's exit code.
     assert_eq!(vm.quit(), ExitKind::NoExitCode);

@@ -78,6 +78,9 @@ pub mod status {
     /// Threshold-based error status, bits 54:53 (when MCG_CAP.TES_P).
     pub const THRESHOLD_SHIFT: u32 = 53;
     pub const THRESHOLD_MASK: u64 = 0b11 << THRESHOLD_SHIFT;
+    /// Firmware updated this status (bit 37; architectural with
+    /// MCG_CAP.SER_P, as mcelog reads it).
+    pub const FWST: u64 = 1 << 37;
     /// Corrected error count, bits 52:38.
     pub const CEC_SHIFT: u32 = 38;
     pub const CEC_MASK: u64 = 0x7fff << CEC_SHIFT;

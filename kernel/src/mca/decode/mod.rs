@@ -160,7 +160,8 @@ const RRRR: [&str; 9] = [
 ];
 const PP: [&str; 4] = [
     "Local-CPU-originated-request",
-    "Responded-to-request",
+    // mcelog's spelling, kept so its output and ours compare equal.
+    "Responed-to-request",
     "Observed-error-as-third-party",
     "Generic",
 ];
@@ -182,15 +183,22 @@ fn word(table: &[&'static str], i: u8) -> &'static str {
 }
 
 /// Cache-hierarchy levels are printed one higher than LL (mcelog: real parts
-/// report their first-level caches as LL=0); LL=3 is the generic level.
+/// report their first-level caches as LL=0). mcelog indexes its level table
+/// with LL+1, so LL=3 falls off its end and prints `UNKNOWN`.
 fn cache_level(ll: u8) -> &'static str {
-    match ll {
-        0 => "Level-1",
-        1 => "Level-2",
-        2 => "Level-3",
-        _ => "Generic",
-    }
+    word(&LEVEL, ll + 1)
 }
+
+/// 0x0E0B split as the bus/interconnect code it also is: mcelog prints an I/O
+/// error as a bus error (then the root port line).
+const IO_AS_BUS: ErrorClass = ErrorClass::Bus {
+    pp: 3,
+    t: false,
+    rrrr: 0,
+    ii: 2,
+    ll: 3,
+    filtered: false,
+};
 
 /// Write the one-line text of an error code's class, without a newline and
 /// without the F-bit remark (mcelog's words, e.g. `Data CACHE Level-1
@@ -213,7 +221,7 @@ fn write_class(class: ErrorClass, where_: Option<(u32, u32)>, out: &mut dyn Writ
             out.write_str("SMM Handler Code Access Violation")
         }
         ErrorClass::InternalTimer => out.write_str("Internal Timer error"),
-        ErrorClass::Io => out.write_str("I/O error"),
+        ErrorClass::Io => write_class(IO_AS_BUS, where_, out),
         ErrorClass::InternalUnclassified(c) => write!(out, "Internal unclassified error: {c:x}"),
         ErrorClass::GenericCacheHierarchy { ll, .. } => {
             write!(out, "{} Generic cache hierarchy error", word(&LEVEL, ll))
@@ -274,21 +282,19 @@ fn write_class(class: ErrorClass, where_: Option<(u32, u32)>, out: &mut dyn Writ
 /// The MCi_STATUS flag words, in mcelog's order: `Machine check not valid`,
 /// `Error overflow`, `Uncorrected error` / `Corrected error`, `Error enabled`,
 /// `MCi_MISC register valid`, `MCi_ADDR register valid`, `Processor context
-/// corrupt`, then `SRAO` (S), `SRAR` (S+AR) or `AR` (AR alone). S and AR are
-/// architectural only with MCG_CAP.SER_P, and mean recovery only while PCC is
-/// clear, so the last word needs both.
+/// corrupt`, then `SRAO` (S), `SRAR` (S+AR) or `AR` (AR alone) whenever S or
+/// AR is set (mcelog prints the word from the bits alone, whatever SER_P and
+/// PCC say), then `Firmware may have updated this error` when FWST (bit 37) is
+/// set and MCG_CAP.SER_P makes that bit architectural.
 pub fn status_words(status: u64, mcgcap: u64) -> impl Iterator<Item = &'static str> {
     let has = |bit: u64| status & bit != 0;
-    let recovery = if mcgcap & mcg_cap::SER_P != 0 && !has(status::PCC) {
-        match (has(status::S), has(status::AR)) {
-            (true, true) => Some("SRAR"),
-            (true, false) => Some("SRAO"),
-            (false, true) => Some("AR"),
-            (false, false) => None,
-        }
-    } else {
-        None
+    let recovery = match (has(status::S), has(status::AR)) {
+        (true, true) => Some("SRAR"),
+        (true, false) => Some("SRAO"),
+        (false, true) => Some("AR"),
+        (false, false) => None,
     };
+    let fwst = mcgcap & mcg_cap::SER_P != 0 && has(status::FWST);
     [
         (!has(status::VAL)).then_some("Machine check not valid"),
         has(status::OVER).then_some("Error overflow"),
@@ -302,6 +308,7 @@ pub fn status_words(status: u64, mcgcap: u64) -> impl Iterator<Item = &'static s
         has(status::ADDRV).then_some("MCi_ADDR register valid"),
         has(status::PCC).then_some("Processor context corrupt"),
         recovery,
+        fwst.then_some("Firmware may have updated this error"),
     ]
     .into_iter()
     .flatten()
@@ -377,13 +384,13 @@ fn address_mode(mode: u64) -> &'static str {
 /// ```text
 /// CPU <n> BANK <n> (<source>, severity <severity>)
 /// STATUS <hex> MCGSTATUS <hex>
-/// MCG status: [RIPV] [EIPV] [MCIP] [LMCE]
+/// MCG status:[RIPV ][EIPV ][MCIP ][LMCE ]
 /// MCi status:
 /// <status words, one a line>                 see status_words
 /// [UCNA | Deferred | Poison]                 see classification_words
 /// [Threshold based error status: green|yellow|reserved]
-/// [MCA: corrected filtering (some unreported errors in same region)]
-/// MCA: <class text>                          see class_text
+/// MCA: [corrected filtering (some unreported errors in same region)\n]<class text>
+///                                            see class_text
 /// [Transaction: <...>]                       memory-controller codes
 /// [IO MCA reported by root port s:b:d.f]     I/O code with MISCV
 /// [Model-specific error code 0x<hex>]
@@ -422,7 +429,7 @@ pub fn write_decoded(rec: &MceRecord, out: &mut dyn Write) -> fmt::Result {
         (mcg_status::LMCE_S, "LMCE"),
     ] {
         if rec.mcgstatus & bit != 0 {
-            write!(out, " {name}")?;
+            write!(out, "{name} ")?;
         }
     }
     out.write_str("\nMCi status:\n")?;
@@ -447,14 +454,13 @@ pub fn write_decoded(rec: &MceRecord, out: &mut dyn Write) -> fmt::Result {
     }
 
     let code = regs::mcacod(st);
+    // As mcelog: `MCA: ` once, then the filtering remark (if F) on that line
+    // and the class on the next one.
+    out.write_str("MCA: ")?;
     if code & F_BIT != 0 {
-        writeln!(
-            out,
-            "MCA: corrected filtering (some unreported errors in same region)"
-        )?;
+        out.write_str("corrected filtering (some unreported errors in same region)\n")?;
     }
     let class = classify(code);
-    out.write_str("MCA: ")?;
     write_class(class, Some((rec.socketid, rec.cpu)), out)?;
     out.write_str("\n")?;
     match class {
@@ -697,6 +703,12 @@ mod tests {
         }
     }
 
+    /// Assert that `want` appear in `got` as consecutive whole lines.
+    fn assert_block(got: &[String], want: &[&str]) {
+        let found = got.windows(want.len()).any(|w| w.iter().zip(want).all(|(g, w)| g == w));
+        assert!(found, "lines {want:#?} not found together in:\n{}", got.join("\n"));
+    }
+
     fn record(status: u64) -> MceRecord {
         MceRecord {
             status,
@@ -821,7 +833,10 @@ mod tests {
         assert_eq!(text(0x0006), "SMM Handler Code Access Violation");
         assert_eq!(text(0x0400), "Internal Timer error");
         assert_eq!(text(0x0405), "Internal unclassified error: 405");
-        assert_eq!(text(0x0e0b), "I/O error");
+        assert_eq!(
+            text(0x0e0b),
+            "BUS error: Level-3 Generic Generic IO Request-did-not-timeout"
+        );
         assert_eq!(text(0x000e), "Level-2 Generic cache hierarchy error");
         assert_eq!(text(0x0014), "Data TLB Level-0 Error");
         assert_eq!(text(0x0011), "Instruction TLB Level-1 Error");
@@ -831,8 +846,8 @@ mod tests {
             "Instruction CACHE Level-1 Instruction-Fetch Error"
         );
         assert_eq!(text(0x017a), "Generic CACHE Level-3 Eviction Error");
-        assert_eq!(text(0x010b), "Generic CACHE Generic Generic Error");
-        assert_eq!(text(0x010f), "Unknown CACHE Generic Generic Error");
+        assert_eq!(text(0x010b), "Generic CACHE UNKNOWN Generic Error");
+        assert_eq!(text(0x010f), "Unknown CACHE UNKNOWN Generic Error");
         assert_eq!(text(0x00c3), "MEMORY CONTROLLER MS_CHANNEL3_ERR");
         assert_eq!(text(0x009f), "MEMORY CONTROLLER RD_CHANNELunspecified_ERR");
         assert_eq!(text(0x01f0), "Instruction CACHE Level-1 UNKNOWN Error");
@@ -856,7 +871,7 @@ mod tests {
             &[
                 "CPU 0 BANK 1 (exception, severity SRAR)",
                 "STATUS bd80000000100134 MCGSTATUS 6",
-                "MCG status: EIPV MCIP",
+                "MCG status:EIPV MCIP ",
                 "Uncorrected error",
                 "Error enabled",
                 "MCi_MISC register valid",
@@ -898,14 +913,16 @@ mod tests {
 
     #[test]
     fn filtering_bit_comes_first() {
+        // mcelog: `MCA: ` once, the remark on that line, the class below it.
         let got = lines(&record(VAL | EN | 0x1134));
-        assert_in_order(
+        assert_block(
             &got,
             &[
                 "MCA: corrected filtering (some unreported errors in same region)",
-                "MCA: Data CACHE Level-1 Data-Read Error",
+                "Data CACHE Level-1 Data-Read Error",
             ],
         );
+        assert_eq!(got.iter().filter(|l| l.starts_with("MCA: ")).count(), 1);
         assert!(!lines(&record(VAL | EN | 0x0134))
             .iter()
             .any(|l| l.contains("filtering")));
@@ -928,20 +945,41 @@ mod tests {
         );
         assert_eq!(
             text(0x0a29),
-            "BUS error: Level-1 Responded-to-request Write IO Request-did-not-timeout"
+            "BUS error: Level-1 Responed-to-request Write IO Request-did-not-timeout"
         );
+        // IO MCA: the bus-error line (socket 1, CPU 3), then the root port
+        // taken from MISC, F bit or not.
         let io = MceRecord {
+            cpu: 3,
+            socketid: 1,
             misc: (1 << 32) | (0x3a << 24) | (2 << 19) | (1 << 16),
-            ..record(VAL | UC | EN | MISCV | 0x1e0b)
+            ..record(VAL | UC | EN | MISCV | 0x0e0b)
         };
-        assert_in_order(
+        assert_block(
             &lines(&io),
             &[
-                "MCA: corrected filtering (some unreported errors in same region)",
-                "MCA: I/O error",
+                "MCA: BUS error: 1 3 Level-3 Generic Generic IO Request-did-not-timeout",
                 "IO MCA reported by root port 1:3a:02.1",
             ],
         );
+        let io_filtered = MceRecord {
+            status: io.status | 0x1000,
+            ..io
+        };
+        assert_block(
+            &lines(&io_filtered),
+            &[
+                "MCA: corrected filtering (some unreported errors in same region)",
+                "BUS error: 1 3 Level-3 Generic Generic IO Request-did-not-timeout",
+                "IO MCA reported by root port 1:3a:02.1",
+            ],
+        );
+        // Without MISCV there is no port to name.
+        let no_port = MceRecord {
+            status: io.status & !MISCV,
+            ..io
+        };
+        assert!(!lines(&no_port).iter().any(|l| l.starts_with("IO MCA")));
     }
 
     #[test]
@@ -953,7 +991,7 @@ mod tests {
     }
 
     #[test]
-    fn overflow_and_words_need_ser_p_and_clear_pcc() {
+    fn recovery_word_from_s_and_ar_alone() {
         let rec = record(VAL | OVER | UC | EN | S | 0x00c0);
         assert_in_order(
             &lines(&rec),
@@ -964,14 +1002,41 @@ mod tests {
                 "SRAO",
             ],
         );
+        // mcelog prints the word whenever S or AR is set: SER_P and PCC do
+        // not matter.
         let words = |st, cap| status_words(st, cap).collect::<Vec<_>>();
         assert_eq!(words(VAL | UC | EN | AR, QEMU_MCGCAP).last(), Some(&"AR"));
-        assert_eq!(words(VAL | UC | S | AR, 0), ["Uncorrected error"]);
+        assert_eq!(words(VAL | UC | S | AR, 0), ["Uncorrected error", "SRAR"]);
+        assert_eq!(words(VAL | UC | S, 0), ["Uncorrected error", "SRAO"]);
         assert_eq!(
             words(VAL | UC | PCC | S | AR, QEMU_MCGCAP),
-            ["Uncorrected error", "Processor context corrupt"]
+            ["Uncorrected error", "Processor context corrupt", "SRAR"]
         );
+        assert_eq!(words(VAL | UC | EN, QEMU_MCGCAP), ["Uncorrected error", "Error enabled"]);
         assert_eq!(words(0, 0), ["Machine check not valid", "Corrected error"]);
+    }
+
+    #[test]
+    fn firmware_updated_needs_fwst_and_ser_p() {
+        let rec = record(VAL | UC | EN | S | AR | status::FWST | 0x0134);
+        assert_block(
+            &lines(&rec),
+            &[
+                "Uncorrected error",
+                "Error enabled",
+                "SRAR",
+                "Firmware may have updated this error",
+                "MCA: Data CACHE Level-1 Data-Read Error",
+            ],
+        );
+        let words = |st, cap| status_words(st, cap).collect::<Vec<_>>();
+        // Without SER_P bit 37 is not FWST.
+        assert_eq!(words(VAL | status::FWST, 0), ["Corrected error"]);
+        // With no S/AR word, the line follows the last flag.
+        assert_eq!(
+            words(VAL | EN | status::FWST, QEMU_MCGCAP),
+            ["Corrected error", "Error enabled", "Firmware may have updated this error"]
+        );
     }
 
     #[test]
@@ -1013,7 +1078,7 @@ mod tests {
         assert_in_order(
             &lines(&rec),
             &[
-                "MCG status: RIPV EIPV MCIP LMCE",
+                "MCG status:RIPV EIPV MCIP LMCE ",
                 "Threshold based error status: green",
                 "MCA: Level-0 Generic cache hierarchy error",
                 "Corrected error count: 0",
@@ -1033,7 +1098,7 @@ mod tests {
         assert_in_order(
             &got,
             &[
-                "MCG status: RIPV",
+                "MCG status:RIPV ",
                 "Threshold based error status: yellow",
                 "RIP !INEXACT! 33:401000 (user, restart point, not the error's instruction)",
             ],
