@@ -36,7 +36,10 @@ fn boots_to_ready(firmware: Firmware) {
         .iter()
         .position(|l| prefix.is_match(l))
         .expect("a kernel line");
-    for l in lines[first..].iter().take_while(|l| !l.ends_with("] READY")) {
+    for l in lines[first..]
+        .iter()
+        .take_while(|l| !l.ends_with("] READY"))
+    {
         assert!(prefix.is_match(l), "line without <N>[sssss.uuuuuu]: {l:?}");
     }
     // The kernel keeps running until asked: QMP quit ends QEMU without the

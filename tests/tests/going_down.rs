@@ -133,6 +133,15 @@ fn the_panic_path_does_not_need_the_console() {
 
 /// The kernel's line prefix: `[seconds.micros] ` then an optional level.
 fn is_kernel_line(l: &str) -> bool {
+    // `<N>[sssss.uuuuuu] text`: the printk level, then the time stamp.
+    let Some(l) = l
+        .strip_prefix('<')
+        .and_then(|r| r.split_once('>'))
+        .filter(|(level, _)| matches!(*level, "3" | "4" | "6" | "7"))
+        .map(|(_, r)| r)
+    else {
+        return false;
+    };
     let Some(rest) = l.strip_prefix('[') else {
         return false;
     };

@@ -170,7 +170,10 @@ fn a_local_machine_check_skips_the_rendezvous() {
         STEP,
     );
     let out = vm.output();
-    assert!(!vm.grep(r"mce: MCG status:RIPV MCIP LMCE $").is_empty(), "{out}");
+    assert!(
+        !vm.grep(r"mce: MCG status:RIPV MCIP LMCE $").is_empty(),
+        "{out}"
+    );
     assert!(vm.grep("rendezvous").is_empty(), "{out}");
     assert!(
         vm.grep("timeout in machine-check rendezvous").is_empty(),

@@ -101,8 +101,12 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Kernel-side seconds from the `[   s.micros]` prefix of a line.
+/// Kernel-side seconds from the `<N>[   s.micros]` prefix of a line.
 fn stamp(line: &str) -> Option<f64> {
+    let line = line
+        .strip_prefix('<')
+        .and_then(|r| r.split_once('>'))
+        .map_or(line, |(_, r)| r);
     let inner = line.strip_prefix('[')?.split(']').next()?;
     inner.trim().parse().ok()
 }

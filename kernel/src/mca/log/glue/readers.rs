@@ -17,16 +17,17 @@ pub fn deliver(rec: &MceRecord) {
 /// A task ended: its readers go, saying what they had not read.
 pub fn close_owner(task: u32) {
     let mut set = READERS.lock();
-    let left: alloc::vec::Vec<(u32, usize, u64)> = set
+    let left: alloc::vec::Vec<(u32, u64, usize, u64)> = set
         .iter()
         .filter(|r| r.owner == task)
-        .map(|r| (r.id, r.queued(), r.lost))
+        .map(|r| (r.id, r.delivered, r.queued(), r.lost))
         .collect();
     set.close_owner(task);
     drop(set);
-    for (id, queued, lost) in left {
+    for (id, delivered, queued, lost) in left {
         crate::info!(
-            "mcelog: reader {id} of task {task} closed at its end ({queued} unread, {lost} lost)"
+            "mcelog: reader {id} of task {task} closed at its end \
+             ({delivered} delivered, {queued} unread, {lost} lost)"
         );
     }
 }
