@@ -60,7 +60,9 @@ fn records_reach_the_daemon_in_order_and_triggers_run_once_per_record() {
     vm.expect_anywhere(r"mcelogd: counts: records 4, ", STEP);
     // Let the four triggers finish (their lines interleave with the daemon's).
     await_count(&vm, r"task \d+ trigger-(print|offline) exited with code", 4);
-    // Read again: the match above may have seen the line before its end.
+    // Read again, once whole: the match above may have seen the line
+    // before its end.
+    await_count(&vm, r"mcelogd: counts: records 4, .*lost \d+$", 1);
     let counts = vm.grep(r"mcelogd: counts: records 4, ").pop().unwrap();
     assert!(counts.contains("corrected 2, uncorrected 2"), "{counts}");
     assert!(counts.ends_with("lost 0"), "{counts}");
