@@ -148,7 +148,10 @@ pub fn args(o: &Options) -> Result<Vec<String>, String> {
             a.push("-drive".into());
             a.push(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"));
             a.push("-drive".into());
-            a.push(format!("if=pflash,format=raw,snapshot=on,file={}", vars.display()));
+            a.push(format!(
+                "if=pflash,format=raw,snapshot=on,file={}",
+                vars.display()
+            ));
         }
     }
     a.push("-drive".into());

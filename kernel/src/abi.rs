@@ -69,6 +69,9 @@ mod tests {
         assert_eq!(q(MCE_MISC), rec.misc);
         assert_eq!(b[MCE_SEVERITY], 5);
         assert_eq!(b[MCE_BANK], 7);
-        assert_eq!(u32::from_le_bytes(b[MCE_EXTCPU..MCE_EXTCPU + 4].try_into().unwrap()), 3);
+        assert_eq!(
+            u32::from_le_bytes(b[MCE_EXTCPU..MCE_EXTCPU + 4].try_into().unwrap()),
+            3
+        );
     }
 }

@@ -65,13 +65,13 @@ fn list() {
             Ok(b) => match crate::pstore::glue::summary(&b) {
                 Some(s) => s,
                 None => match cper::decode_mce(&b) {
-                Ok((_, r)) => alloc::format!(
-                    "MCE cpu{} bank {} status {:#018x} severity {}",
-                    r.cpu,
-                    r.bank,
-                    r.status,
-                    r.severity.name()
-                ),
+                    Ok((_, r)) => alloc::format!(
+                        "MCE cpu{} bank {} status {:#018x} severity {}",
+                        r.cpu,
+                        r.bank,
+                        r.status,
+                        r.severity.name()
+                    ),
                     Err(e) => alloc::format!("{e}"),
                 },
             },

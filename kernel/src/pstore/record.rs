@@ -203,8 +203,8 @@ pub fn parse_pstore(bytes: &[u8]) -> Result<Option<PstoreLog<'_>>, PstoreError> 
             section_length: d.section_length,
         });
     }
-    let unix_time = (rec.header.validation_bits & validation::TIMESTAMP != 0)
-        .then_some(rec.header.timestamp.0);
+    let unix_time =
+        (rec.header.validation_bits & validation::TIMESTAMP != 0).then_some(rec.header.timestamp.0);
     let body = &rec.bytes[PSTORE_HEADER_LEN..];
     if compressed {
         return Ok(Some(PstoreLog::Compressed {
@@ -257,8 +257,15 @@ mod tests {
 
     fn record(text: &[u8]) -> Vec<u8> {
         let mut out = vec![0u8; 4096];
-        let n = encode_dmesg(1, 1, text, 0x6560_0000_0000_0001, Some(1_700_000_000), &mut out)
-            .unwrap();
+        let n = encode_dmesg(
+            1,
+            1,
+            text,
+            0x6560_0000_0000_0001,
+            Some(1_700_000_000),
+            &mut out,
+        )
+        .unwrap();
         out.truncate(n);
         out
     }
@@ -267,9 +274,15 @@ mod tests {
     fn the_layout_is_linuxs_erst_writer() {
         let r = record(b"[    1.000000] Kernel panic - not syncing: test\n");
         assert_eq!(&r[0..4], b"CPER");
-        assert_eq!(u32::from_le_bytes(r[20..24].try_into().unwrap()) as usize, r.len());
+        assert_eq!(
+            u32::from_le_bytes(r[20..24].try_into().unwrap()) as usize,
+            r.len()
+        );
         // Unix seconds, not BCD, and the timestamp validation bit.
-        assert_eq!(u64::from_le_bytes(r[24..32].try_into().unwrap()), 1_700_000_000);
+        assert_eq!(
+            u64::from_le_bytes(r[24..32].try_into().unwrap()),
+            1_700_000_000
+        );
         assert_eq!(u32::from_le_bytes(r[16..20].try_into().unwrap()), 2);
         assert_eq!(&r[64..80], &guids::CREATOR_LINUX_MCE.0);
         assert_eq!(&r[80..96], &guids::NOTIFY_MCE.0);
@@ -346,7 +359,10 @@ mod tests {
         // Section shorter than the record says.
         let mut r = record(b"some text\n");
         r[132..136].copy_from_slice(&3u32.to_le_bytes());
-        assert!(matches!(parse_pstore(&r), Err(PstoreError::BadLength { .. })));
+        assert!(matches!(
+            parse_pstore(&r),
+            Err(PstoreError::BadLength { .. })
+        ));
         // Truncated: the record claims more bytes than were read.
         let r = record(b"some text\n");
         assert!(matches!(

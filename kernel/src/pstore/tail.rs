@@ -110,7 +110,10 @@ mod tests {
 
     #[test]
     fn terminal_control_is_left_out_of_the_log() {
-        assert_eq!(runs(b"rasos> \r\x1b[K[ 0.1] line\n"), b"rasos> [ 0.1] line\n");
+        assert_eq!(
+            runs(b"rasos> \r\x1b[K[ 0.1] line\n"),
+            b"rasos> [ 0.1] line\n"
+        );
         assert_eq!(runs(b"ab\x1b[7Dc\x1b[12;3Hd"), b"abcd");
         assert_eq!(runs(b"a\x00b\x07c\x7f\td\n"), b"abc\td\n");
         assert_eq!(runs(b"end\x1b"), b"end");

@@ -404,7 +404,10 @@ pub const ARG_MAX: usize = 256;
 /// record) copied to the top of its stack; rdx points at it (0 if empty).
 pub fn spawn_with(program: &str, pin: Option<u32>, arg: &[u8]) -> Result<Arc<Task>, String> {
     if arg.len() > ARG_MAX {
-        return Err(format!("argument block of {} bytes (at most {ARG_MAX})", arg.len()));
+        return Err(format!(
+            "argument block of {} bytes (at most {ARG_MAX})",
+            arg.len()
+        ));
     }
     let prog = programs::find(program).ok_or_else(|| {
         let names: Vec<&str> = programs::all().iter().map(|p| p.name).collect();
@@ -474,7 +477,11 @@ pub fn spawn_with(program: &str, pin: Option<u32>, arg: &[u8]) -> Result<Arc<Tas
         [
             task.id as u64,
             tsc_per_sec,
-            if arg.is_empty() { 0 } else { base + STACK_TOP_OFFSET - ARG_MAX as u64 },
+            if arg.is_empty() {
+                0
+            } else {
+                base + STACK_TOP_OFFSET - ARG_MAX as u64
+            },
         ],
     );
     TASKS.lock().push(task.clone());

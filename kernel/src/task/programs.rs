@@ -881,7 +881,8 @@ pub fn all() -> [Program; 9] {
         Program {
             name: "mcelogd",
             entry: offset(&raw const rasos_user_mcelogd),
-            about: "the record daemon: reads every record, prints it decoded, counts, runs triggers",
+            about:
+                "the record daemon: reads every record, prints it decoded, counts, runs triggers",
         },
         Program {
             name: "trigger-print",

@@ -18,18 +18,30 @@ const TEXT_MAX: usize = 128;
 fn user_text(what: &str, ptr: u64, len: u64) -> Result<alloc::string::String, i64> {
     let t = task();
     if len as usize > TEXT_MAX {
-        crate::warn!("task {} {}: {what}: text of {len} bytes (at most {TEXT_MAX}): EINVAL", t.id, t.name);
+        crate::warn!(
+            "task {} {}: {what}: text of {len} bytes (at most {TEXT_MAX}): EINVAL",
+            t.id,
+            t.name
+        );
         return Err(EINVAL);
     }
     let mut k = [0u8; TEXT_MAX];
     usercopy::copy_from_user(&mut k[..len as usize], ptr).map_err(|e| {
-        crate::warn!("task {} {}: {what}: bad buffer {ptr:#x} length {len}: EFAULT", t.id, t.name);
+        crate::warn!(
+            "task {} {}: {what}: bad buffer {ptr:#x} length {len}: EFAULT",
+            t.id,
+            t.name
+        );
         copy_failed(what, e)
     })?;
     match core::str::from_utf8(&k[..len as usize]) {
         Ok(s) => Ok(s.into()),
         Err(_) => {
-            crate::warn!("task {} {}: {what}: text is not UTF-8: EINVAL", t.id, t.name);
+            crate::warn!(
+                "task {} {}: {what}: text is not UTF-8: EINVAL",
+                t.id,
+                t.name
+            );
             Err(EINVAL)
         }
     }
@@ -51,7 +63,16 @@ pub fn open(ptr: u64, len: u64) -> i64 {
     let opened = READERS.lock().open(t.id, filter);
     match opened {
         Ok(id) => {
-            crate::info!("mcelog: task {} {} opened reader {id} ({})", t.id, t.name, if text.trim().is_empty() { "all" } else { text.trim() });
+            crate::info!(
+                "mcelog: task {} {} opened reader {id} ({})",
+                t.id,
+                t.name,
+                if text.trim().is_empty() {
+                    "all"
+                } else {
+                    text.trim()
+                }
+            );
             id as i64
         }
         Err(e) => {
@@ -63,7 +84,11 @@ pub fn open(ptr: u64, len: u64) -> i64 {
 
 fn bad_reader(call: &str, id: u64) -> i64 {
     let t = task();
-    crate::warn!("task {} {}: {call}: no reader {id} of this task: EBADF", t.id, t.name);
+    crate::warn!(
+        "task {} {}: {call}: no reader {id} of this task: EBADF",
+        t.id,
+        t.name
+    );
     EBADF
 }
 
@@ -78,7 +103,11 @@ pub fn read(id: u64, buf: u64, len: u64) -> i64 {
         return EINVAL;
     }
     if !crate::task::address_space::is_user_range(buf, len) {
-        crate::warn!("task {} {}: mce_read: bad buffer {buf:#x} length {len}: EFAULT", t.id, t.name);
+        crate::warn!(
+            "task {} {}: mce_read: bad buffer {buf:#x} length {len}: EFAULT",
+            t.id,
+            t.name
+        );
         return EFAULT;
     }
     let max = (len as usize / MCE_LEN).min(reader::QUEUE_LEN);
@@ -92,7 +121,11 @@ pub fn read(id: u64, buf: u64, len: u64) -> i64 {
     if let Err(e) = usercopy::copy_to_user(buf, &bytes) {
         // Nothing is lost: the records go back for the next read.
         READERS.lock().untake(id as u32, t.id, recs);
-        crate::warn!("task {} {}: mce_read: bad buffer {buf:#x} length {len}: EFAULT (records kept)", t.id, t.name);
+        crate::warn!(
+            "task {} {}: mce_read: bad buffer {buf:#x} length {len}: EFAULT (records kept)",
+            t.id,
+            t.name
+        );
         return copy_failed("mce_read", e);
     }
     recs.len() as i64
@@ -138,7 +171,11 @@ pub fn spawn(name: u64, len: u64, arg: u64) -> i64 {
     let mut block = [0u8; MCE_LEN];
     if arg != 0 {
         if let Err(e) = usercopy::copy_from_user(&mut block, arg) {
-            crate::warn!("task {} {}: spawn: bad argument block {arg:#x}: EFAULT", t.id, t.name);
+            crate::warn!(
+                "task {} {}: spawn: bad argument block {arg:#x}: EFAULT",
+                t.id,
+                t.name
+            );
             return copy_failed("spawn", e);
         }
     }
@@ -156,7 +193,11 @@ pub fn offline_page(pa: u64) -> i64 {
     use crate::mm::frame::{RetireResult, Retired};
     let t = task();
     if pa >= 1 << 52 {
-        crate::warn!("task {} {}: offline_page: {pa:#x} is not a physical address: EINVAL", t.id, t.name);
+        crate::warn!(
+            "task {} {}: offline_page: {pa:#x} is not a physical address: EINVAL",
+            t.id,
+            t.name
+        );
         return EINVAL;
     }
     let what = match crate::boot::FRAMES.lock().retire(pa, Retired::Offlined) {
@@ -164,7 +205,12 @@ pub fn offline_page(pa: u64) -> i64 {
         RetireResult::InUse => "it is in use; it will not be reused when freed",
         RetireResult::AlreadyRetired => "it was already out of use",
     };
-    crate::warn!("task {} {}: page {:#x} offlined: {what}", t.id, t.name, pa >> 12);
+    crate::warn!(
+        "task {} {}: page {:#x} offlined: {what}",
+        t.id,
+        t.name,
+        pa >> 12
+    );
     0
 }
 

@@ -705,8 +705,14 @@ mod tests {
 
     /// Assert that `want` appear in `got` as consecutive whole lines.
     fn assert_block(got: &[String], want: &[&str]) {
-        let found = got.windows(want.len()).any(|w| w.iter().zip(want).all(|(g, w)| g == w));
-        assert!(found, "lines {want:#?} not found together in:\n{}", got.join("\n"));
+        let found = got
+            .windows(want.len())
+            .any(|w| w.iter().zip(want).all(|(g, w)| g == w));
+        assert!(
+            found,
+            "lines {want:#?} not found together in:\n{}",
+            got.join("\n")
+        );
     }
 
     fn record(status: u64) -> MceRecord {
@@ -1012,7 +1018,10 @@ mod tests {
             words(VAL | UC | PCC | S | AR, QEMU_MCGCAP),
             ["Uncorrected error", "Processor context corrupt", "SRAR"]
         );
-        assert_eq!(words(VAL | UC | EN, QEMU_MCGCAP), ["Uncorrected error", "Error enabled"]);
+        assert_eq!(
+            words(VAL | UC | EN, QEMU_MCGCAP),
+            ["Uncorrected error", "Error enabled"]
+        );
         assert_eq!(words(0, 0), ["Machine check not valid", "Corrected error"]);
     }
 
@@ -1035,7 +1044,11 @@ mod tests {
         // With no S/AR word, the line follows the last flag.
         assert_eq!(
             words(VAL | EN | status::FWST, QEMU_MCGCAP),
-            ["Corrected error", "Error enabled", "Firmware may have updated this error"]
+            [
+                "Corrected error",
+                "Error enabled",
+                "Firmware may have updated this error"
+            ]
         );
     }
 

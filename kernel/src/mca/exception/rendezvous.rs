@@ -61,7 +61,10 @@ const PUBLISH_GRACE_US: u64 = 100;
 // fetch_add can never carry into the next field.
 const COUNT_BITS: u32 = 20;
 const CALLIN_MASK: u64 = (1 << COUNT_BITS) - 1;
-const _: () = assert!(MAX_CPUS < (1 << COUNT_BITS), "the call-in and leave counts are 20 bits");
+const _: () = assert!(
+    MAX_CPUS < (1 << COUNT_BITS),
+    "the call-in and leave counts are 20 bits"
+);
 const LEFT_SHIFT: u32 = COUNT_BITS;
 const LEFT_ONE: u64 = 1 << LEFT_SHIFT;
 const CLOSED: u64 = 1 << (2 * COUNT_BITS);

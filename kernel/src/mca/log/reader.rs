@@ -90,7 +90,9 @@ pub fn parse_filter(text: &str) -> Result<ReaderFilter, String> {
             continue;
         }
         let Some((key, value)) = word.split_once('=') else {
-            return Err(format!("unknown filter word '{word}' (expected key=value or all)"));
+            return Err(format!(
+                "unknown filter word '{word}' (expected key=value or all)"
+            ));
         };
         let num = |max: u64| -> Result<u64, String> {
             value
@@ -102,7 +104,9 @@ pub fn parse_filter(text: &str) -> Result<ReaderFilter, String> {
         match key {
             "min" | "max" => {
                 let s = severity_word(value).ok_or_else(|| {
-                    format!("unknown severity in '{word}' (noerror deferred keep some ao uc ar panic)")
+                    format!(
+                        "unknown severity in '{word}' (noerror deferred keep some ao uc ar panic)"
+                    )
                 })?;
                 if key == "min" {
                     f.min = s
@@ -132,7 +136,11 @@ pub fn parse_filter(text: &str) -> Result<ReaderFilter, String> {
         }
     }
     if f.min > f.max {
-        return Err(format!("min {} is above max {}", f.min.name(), f.max.name()));
+        return Err(format!(
+            "min {} is above max {}",
+            f.min.name(),
+            f.max.name()
+        ));
     }
     Ok(f)
 }

@@ -75,8 +75,7 @@ pub fn write_panic_log() {
     let log = &b.snapshot[..n];
     let total = split_parts(log, body_max).count();
     let unix = crate::firmware::glue::erst::BOOT_UNIX.load(Ordering::Relaxed);
-    let now = (unix != 0)
-        .then(|| u64::from(unix) + crate::arch::x86_64::tsc::now_us() / 1_000_000);
+    let now = (unix != 0).then(|| u64::from(unix) + crate::arch::x86_64::tsc::now_us() / 1_000_000);
     let (mut saved, mut saved_bytes) = (0usize, 0usize);
     for (i, range) in split_parts(log, body_max).enumerate() {
         let part = i as u32 + 1;
