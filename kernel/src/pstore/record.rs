@@ -9,8 +9,8 @@
 //! is the newest end of the log, part 2 the text before it, and so on.
 
 use crate::apei::cper::{
-    flags, guids, parse_record, section_flags, validation, CperError, CperHeader, CperSeverity,
-    CperTimestamp, SectionDescriptor, RECORD_REVISION, SECTION_REVISION,
+    guids, parse_record, validation, write_linux_erst_header, CperError, CperHeader, CperTimestamp,
+    SectionDescriptor,
 };
 use core::fmt;
 use core::ops::Range;
@@ -39,35 +39,9 @@ pub fn encode_dmesg(
     if total > out.len() || total > u32::MAX as usize {
         return None;
     }
-    let header = CperHeader {
-        revision: RECORD_REVISION,
-        section_count: 1,
-        error_severity: CperSeverity::Fatal.as_u32(),
-        validation_bits: if unix_time.is_some() {
-            validation::TIMESTAMP
-        } else {
-            0
-        },
-        record_length: total as u32,
-        // Linux stores plain seconds here, not the CPER BCD date.
-        timestamp: CperTimestamp(unix_time.unwrap_or(0)),
-        creator_id: guids::CREATOR_LINUX_MCE,
-        notification_type: guids::NOTIFY_MCE,
-        record_id,
-        flags: flags::PREVIOUS_ERROR,
-        ..Default::default()
-    };
-    let desc = SectionDescriptor {
-        section_offset: PSTORE_HEADER_LEN as u32,
-        section_length: body_len as u32,
-        revision: SECTION_REVISION,
-        flags: section_flags::PRIMARY,
-        section_type: guids::SEC_LINUX_DMESG,
-        section_severity: CperSeverity::Fatal.as_u32(),
-        ..Default::default()
-    };
-    out[..CperHeader::LEN].copy_from_slice(&header.encode());
-    out[CperHeader::LEN..PSTORE_HEADER_LEN].copy_from_slice(&desc.encode());
+    // Linux stores plain seconds in the timestamp, not the CPER BCD date.
+    let ts = unix_time.map(CperTimestamp);
+    write_linux_erst_header(out, total, body_len, guids::SEC_LINUX_DMESG, record_id, ts);
     let body = &mut out[PSTORE_HEADER_LEN..total];
     body[..line.len].copy_from_slice(&line.bytes[..line.len]);
     body[line.len..].copy_from_slice(text);

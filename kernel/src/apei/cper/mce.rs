@@ -198,6 +198,50 @@ pub const fn linux_record_id(unix_secs: u64, seq: u32) -> u64 {
     (unix_secs << 32).wrapping_add(seq as u64)
 }
 
+/// Writes the front of a record as Linux's ERST writers make it
+/// (`apei_write_mce`, pstore's `erst_writer`): a CPER header (fatal,
+/// "previous error", creator Linux MCE, notification MCE) and one primary
+/// fatal section descriptor whose body follows at once, `section_length`
+/// bytes of `section_type`. `timestamp` sets the validation bit too.
+/// `out` must hold at least `CperHeader::LEN + SectionDescriptor::LEN`.
+pub fn write_linux_erst_header(
+    out: &mut [u8],
+    record_length: usize,
+    section_length: usize,
+    section_type: crate::apei::guid::Guid,
+    record_id: u64,
+    timestamp: Option<CperTimestamp>,
+) {
+    let header = CperHeader {
+        revision: RECORD_REVISION,
+        section_count: 1,
+        error_severity: CperSeverity::Fatal.as_u32(),
+        validation_bits: if timestamp.is_some() {
+            validation::TIMESTAMP
+        } else {
+            0
+        },
+        record_length: record_length as u32,
+        timestamp: timestamp.unwrap_or_default(),
+        creator_id: guids::CREATOR_LINUX_MCE,
+        notification_type: guids::NOTIFY_MCE,
+        record_id,
+        flags: flags::PREVIOUS_ERROR,
+        ..Default::default()
+    };
+    let desc = SectionDescriptor {
+        section_offset: (CperHeader::LEN + SectionDescriptor::LEN) as u32,
+        section_length: section_length as u32,
+        revision: SECTION_REVISION,
+        flags: section_flags::PRIMARY,
+        section_type,
+        section_severity: CperSeverity::Fatal.as_u32(),
+        ..Default::default()
+    };
+    out[..CperHeader::LEN].copy_from_slice(&header.encode());
+    out[CperHeader::LEN..CperHeader::LEN + SectionDescriptor::LEN].copy_from_slice(&desc.encode());
+}
+
 /// Encodes `rec` as the 328-byte record Linux's `apei_write_mce` writes:
 /// fatal, "previous error" (it is read back after the reboot), creator
 /// Linux MCE, notification MCE, one primary section of Linux's MCE type.
@@ -214,36 +258,16 @@ pub fn encode_mce_array(
     record_id: u64,
     timestamp: Option<u64>,
 ) -> [u8; MCE_RECORD_LEN] {
-    let ts = timestamp.and_then(CperTimestamp::from_unix);
-    let header = CperHeader {
-        revision: RECORD_REVISION,
-        section_count: 1,
-        error_severity: CperSeverity::Fatal.as_u32(),
-        validation_bits: if ts.is_some() {
-            validation::TIMESTAMP
-        } else {
-            0
-        },
-        record_length: MCE_RECORD_LEN as u32,
-        timestamp: ts.unwrap_or_default(),
-        creator_id: guids::CREATOR_LINUX_MCE,
-        notification_type: guids::NOTIFY_MCE,
-        record_id,
-        flags: flags::PREVIOUS_ERROR,
-        ..Default::default()
-    };
-    let desc = SectionDescriptor {
-        section_offset: MCE_SECTION_OFFSET as u32,
-        section_length: LinuxMce::LEN as u32,
-        revision: SECTION_REVISION,
-        flags: section_flags::PRIMARY,
-        section_type: guids::SEC_LINUX_MCE,
-        section_severity: CperSeverity::Fatal.as_u32(),
-        ..Default::default()
-    };
     let mut out = [0u8; MCE_RECORD_LEN];
-    out[..CperHeader::LEN].copy_from_slice(&header.encode());
-    out[CperHeader::LEN..CperHeader::LEN + SectionDescriptor::LEN].copy_from_slice(&desc.encode());
+    let ts = timestamp.and_then(CperTimestamp::from_unix);
+    write_linux_erst_header(
+        &mut out,
+        MCE_RECORD_LEN,
+        LinuxMce::LEN,
+        guids::SEC_LINUX_MCE,
+        record_id,
+        ts,
+    );
     out[MCE_SECTION_OFFSET..].copy_from_slice(&LinuxMce::from_record(rec).encode());
     out
 }

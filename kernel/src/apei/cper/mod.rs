@@ -39,8 +39,8 @@ mod time;
 pub use describe::describe;
 pub use guids::{creator_name, notification_type_name, section_type_name};
 pub use mce::{
-    decode_mce, encode_mce, encode_mce_array, linux_record_id, LinuxMce, MCE_RECORD_LEN,
-    MCE_SECTION_OFFSET,
+    decode_mce, encode_mce, encode_mce_array, linux_record_id, write_linux_erst_header, LinuxMce,
+    MCE_RECORD_LEN, MCE_SECTION_OFFSET,
 };
 pub use record::{
     flags, parse_record, section_flags, validation, CperError, CperHeader, CperRecord,
