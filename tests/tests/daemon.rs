@@ -5,6 +5,20 @@
 
 use tests::*;
 
+/// A 2-vCPU VM booted with `mcelogd=on` and `more` keys, once the daemon
+/// has started and opened its reader.
+fn boot_with_daemon(name: &str, more: &str) -> Vm {
+    let mut vm = boot_ready(
+        name,
+        VmOptions::default()
+            .cpus(2)
+            .cmdline(&format!("mcelogd=on {more}")),
+    );
+    vm.expect_line(r"mcelogd: started as task \d+$", STEP);
+    vm.expect_line(r"task \d+ mcelogd: reading records from reader \d+$", STEP);
+    vm
+}
+
 /// The record numbers mcelogd printed, in the order it printed them.
 fn daemon_records(vm: &Vm) -> Vec<u32> {
     vm.grep(r"task \d+ mcelogd: record \d+: CPU ")
@@ -48,14 +62,10 @@ fn await_count(vm: &Vm, pattern: &str, n: usize) {
 
 #[test]
 fn records_reach_the_daemon_in_order_and_triggers_run_once_per_record() {
-    let mut vm = boot_ready(
+    let mut vm = boot_with_daemon(
         "daemon-order",
-        VmOptions::default()
-            .cpus(2)
-            .cmdline("mcelogd=on trigger.ce=trigger-print trigger.uc=trigger-offline"),
+        "trigger.ce=trigger-print trigger.uc=trigger-offline",
     );
-    vm.expect_line(r"mcelogd: started as task \d+$", STEP);
-    vm.expect_line(r"task \d+ mcelogd: reading records from reader \d+$", STEP);
     four_records(&mut vm);
     vm.expect_anywhere(r"mcelogd: counts: records 4, ", STEP);
     // Let the four triggers finish (their lines interleave with the daemon's).
@@ -131,14 +141,7 @@ fn a_reader_opened_late_gets_the_records_before_it_and_the_console_restarts_it()
 
 #[test]
 fn a_trigger_that_does_not_exist_is_reported_and_the_daemon_goes_on() {
-    let mut vm = boot_ready(
-        "daemon-badtrigger",
-        VmOptions::default()
-            .cpus(2)
-            .cmdline("mcelogd=on trigger.ce=no-such-program"),
-    );
-    vm.expect_line(r"mcelogd: started as task \d+$", STEP);
-    vm.expect_line(r"task \d+ mcelogd: reading records from reader \d+$", STEP);
+    let mut vm = boot_with_daemon("daemon-badtrigger", "trigger.ce=no-such-program");
     four_records(&mut vm);
     vm.expect_anywhere(r"mcelogd: counts: records 4, ", STEP);
     let out = vm.output();
@@ -200,13 +203,10 @@ fn before(line: &str, words: &str) -> u64 {
 
 #[test]
 fn a_storm_of_300_is_delivered_or_counted_lost_for_every_reader() {
-    let mut vm = boot_ready(
+    let mut vm = boot_with_daemon(
         "daemon-storm",
-        VmOptions::default()
-            .cpus(2)
-            .cmdline("mcelogd=on mce.poll_ms=100 mce.storm_poll_ms=100 mce.storm_clean_polls=5"),
+        "mce.poll_ms=100 mce.storm_poll_ms=100 mce.storm_clean_polls=5",
     );
-    vm.expect_line(r"task \d+ mcelogd: reading records from reader \d+$", STEP);
     // A slow reader beside the daemon: it takes one record per 500 ms.
     vm.send("run slowreader\r");
     let started = vm.expect_line(r"run: task \d+ slowreader started", STEP);
