@@ -159,10 +159,15 @@ fn write_line(line: &Line) {
     unsafe { *CURRENT.0.get() = *line };
     WRITTEN.store(0, SeqCst);
     PARTIAL.store(true, SeqCst);
+    // One character at a time, its progress stored right after it: an NMI
+    // that stops this CPU (finish_before_stop) resumes where the output
+    // stands. The window between a character's write and its store is one
+    // character; with 16-byte pieces a stopped printer printed up to 16
+    // bytes twice ("CPUs not responding: not responding: 0,2,3").
     let text = line.as_str();
     let mut at = 0;
     while at < text.len() {
-        let mut end = (at + 16).min(text.len());
+        let mut end = at + 1;
         while !text.is_char_boundary(end) {
             end += 1;
         }
