@@ -13,7 +13,8 @@ pub const SYS_COPYSPIN: u64 = 6;
 pub const SYS_MCE_OPEN: u64 = 7;
 /// mce_read(reader, buf, len): whole `struct mce` records, oldest first.
 pub const SYS_MCE_READ: u64 = 8;
-/// mce_poll(reader, ms): records waiting (0: timed out).
+/// mce_poll(reader, ms): blocks until a record is queued for the reader
+/// (the delivery wakes it) or `ms` pass; records waiting (0: none).
 pub const SYS_MCE_POLL: u64 = 9;
 /// mce_lost(reader): records this reader lost to a full queue.
 pub const SYS_MCE_LOST: u64 = 10;

@@ -235,6 +235,9 @@ fn stats() {
     );
     let retired = boot::FRAMES.lock().retired().len();
     kprint!("pages out of use: {retired}\n");
+    for line in crate::mca::log::glue::readers::summary() {
+        kprint!("{line}\n");
+    }
 }
 
 fn config(args: &[&str]) {

@@ -60,6 +60,12 @@ pub const RUNNING: u8 = 1;
 pub const SLEEPING: u8 = 2;
 pub const DEAD: u8 = 3;
 
+/// A task's blocking wait (mce_poll, task_wait): none, blocked (a
+/// [`wake`] ends its sleep), woken.
+pub const WAIT_NONE: u8 = 0;
+pub const WAIT_BLOCKED: u8 = 1;
+pub const WAIT_WOKEN: u8 = 2;
+
 /// Why a task is being killed.
 pub const KILL_NONE: u8 = 0;
 pub const KILL_CONSOLE: u8 = 1;
@@ -95,6 +101,8 @@ pub struct Task {
     /// The CPU it runs or last ran on (u32::MAX: never ran).
     cpu: AtomicU32,
     wake_at_us: AtomicU64,
+    /// WAIT_*: whether a sleep ends early on [`wake`] (a blocking wait).
+    waiting: AtomicU8,
     kill: AtomicU8,
     /// Details of the kill: severity (machine check), physical and virtual
     /// address (machine check) or fault address and RIP (fault).
@@ -433,6 +441,7 @@ pub fn spawn_with(program: &str, pin: Option<u32>, arg: &[u8]) -> Result<Arc<Tas
         next: AtomicU8::new(scheduler::NEXT_READY),
         cpu: AtomicU32::new(u32::MAX),
         wake_at_us: AtomicU64::new(0),
+        waiting: AtomicU8::new(WAIT_NONE),
         kill: AtomicU8::new(KILL_NONE),
         kill_sev: AtomicU8::new(0),
         kill_pa: AtomicU64::new(0),
@@ -497,6 +506,21 @@ pub fn list() -> Vec<Arc<Task>> {
 
 pub fn find(id: u32) -> Option<Arc<Task>> {
     TASKS.lock().iter().find(|t| t.id == id).cloned()
+}
+
+/// Ends task `id`'s blocking wait, if it is in one (a record for its
+/// reader, a child that ended), so it runs at the next pick instead of at
+/// its timeout, as /dev/mcelog's wake-ups end a reader's poll. Normal
+/// context; a task not waiting is left alone.
+pub fn wake(id: u32) {
+    if let Some(t) = find(id) {
+        let _ = t.waiting.compare_exchange(
+            WAIT_BLOCKED,
+            WAIT_WOKEN,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
 }
 
 /// The `kill` command: the task ends at its next entry into the kernel or

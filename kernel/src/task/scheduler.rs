@@ -22,7 +22,7 @@
 //! CR4.FSGSBASE is off), so GS base is the kernel's in every context, #MC
 //! and NMI from user mode included.
 
-use super::{Task, DEAD, READY, RUNNING, SLEEPING};
+use super::{Task, DEAD, READY, RUNNING, SLEEPING, WAIT_BLOCKED, WAIT_NONE, WAIT_WOKEN};
 use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::{apic, gdt, tsc};
 use crate::cpuset::MAX_CPUS;
@@ -312,6 +312,31 @@ pub fn sleep_current(ms: u64) {
     yield_current(NEXT_SLEEP);
 }
 
+/// A blocking wait, step one: from now on a [`super::wake`] ends the next
+/// [`wait_current`]. Call before checking the condition waited for, so a
+/// wake-up between the check and the sleep is not lost.
+pub fn prepare_wait() {
+    let task = current().expect("wait from a task");
+    task.waiting.store(WAIT_BLOCKED, Ordering::SeqCst);
+}
+
+/// A blocking wait, step two: sleeps until `deadline_us` (TSC time) or a
+/// wake-up, whichever is first; true if woken. The wait is over either way.
+pub fn wait_current(deadline_us: u64) -> bool {
+    let task = current().expect("wait from a task");
+    if task.waiting.load(Ordering::SeqCst) == WAIT_BLOCKED {
+        task.wake_at_us.store(deadline_us, Ordering::SeqCst);
+        yield_current(NEXT_SLEEP);
+    }
+    end_wait()
+}
+
+/// Leaves a blocking wait; true if it was woken.
+pub fn end_wait() -> bool {
+    let task = current().expect("wait from a task");
+    task.waiting.swap(WAIT_NONE, Ordering::SeqCst) == WAIT_WOKEN
+}
+
 /// Ends the current task (normal context, its kernel stack, interrupts
 /// off); the scheduler context reaps it.
 pub fn exit_current() -> ! {
@@ -360,7 +385,11 @@ fn pick(cpu: usize) -> Option<Arc<Task>> {
         let st = t.state.load(Ordering::SeqCst);
         let runnable = match st {
             READY => true,
-            SLEEPING => t.kill_requested() || t.wake_at_us.load(Ordering::SeqCst) <= now,
+            SLEEPING => {
+                t.kill_requested()
+                    || t.wake_at_us.load(Ordering::SeqCst) <= now
+                    || t.waiting.load(Ordering::SeqCst) == WAIT_WOKEN
+            }
             _ => false,
         };
         if runnable

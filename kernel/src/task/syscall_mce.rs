@@ -60,7 +60,9 @@ pub fn open(ptr: u64, len: u64) -> i64 {
             return EINVAL;
         }
     };
-    let opened = READERS.lock().open(t.id, filter);
+    let opened = READERS
+        .lock()
+        .open(t.id, filter, crate::arch::x86_64::tsc::now_us());
     match opened {
         Ok(id) => {
             crate::info!(
@@ -115,8 +117,8 @@ pub fn read(id: u64, buf: u64, len: u64) -> i64 {
         return bad_reader("mce_read", id);
     };
     let mut bytes = Vec::with_capacity(recs.len() * MCE_LEN);
-    for r in &recs {
-        bytes.extend_from_slice(&LinuxMce::from_record(r).encode());
+    for q in &recs {
+        bytes.extend_from_slice(&LinuxMce::from_record(&q.rec).encode());
     }
     if let Err(e) = usercopy::copy_to_user(buf, &bytes) {
         // Nothing is lost: the records go back for the next read.
@@ -128,22 +130,41 @@ pub fn read(id: u64, buf: u64, len: u64) -> i64 {
         );
         return copy_failed("mce_read", e);
     }
+    let now = crate::arch::x86_64::tsc::now_us();
+    READERS.lock().taken(id as u32, t.id, &recs, now);
     recs.len() as i64
 }
 
+/// Blocks until the reader has records, the timeout passes or the task is
+/// woken for another reason (a trigger it started ended): records waiting,
+/// 0 if none. A delivery wakes it at once (`task::wake`), as records wake
+/// /dev/mcelog's pollers; no periodic re-check.
 pub fn poll(id: u64, ms: u64) -> i64 {
+    use super::scheduler::{end_wait, prepare_wait, wait_current};
     let t = task();
     let deadline = crate::arch::x86_64::tsc::now_us() + ms.min(3_600_000) * 1000;
     loop {
+        prepare_wait();
         match READERS.lock().queued(id as u32, t.id) {
-            None => return bad_reader("mce_poll", id),
-            Some(n) if n > 0 => return n as i64,
+            None => {
+                end_wait();
+                return bad_reader("mce_poll", id);
+            }
+            Some(n) if n > 0 => {
+                end_wait();
+                return n as i64;
+            }
             Some(_) => {}
         }
         if t.kill_requested() || crate::arch::x86_64::tsc::now_us() >= deadline {
+            end_wait();
             return 0;
         }
-        super::scheduler::sleep_current(10);
+        if wait_current(deadline) {
+            // Woken: records, or another reason (then 0 below, early).
+            let n = READERS.lock().queued(id as u32, t.id).unwrap_or(0);
+            return n as i64;
+        }
     }
 }
 

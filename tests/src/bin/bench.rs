@@ -21,7 +21,10 @@
 //!   - `storm`: corrected errors absorbed per second during a storm;
 //!   - `ghes`: the host writing a CPER error status block (playing GHES
 //!     firmware in shared guest RAM) to the decoded console line, for a
-//!     polled source and an NMI-notified one.
+//!     polled source and an NMI-notified one;
+//!   - `daemon`: a record's wake-up of the ring-3 daemon `mcelogd`: the
+//!     kernel's timestamp of the decoded record line to that of mcelogd's
+//!     line for the same record.
 //!
 //! Progress goes to stderr; a group that fails is reported and skipped, the
 //! others' figures are still written (and the exit status is 1).
@@ -60,6 +63,7 @@ const GROUPS: &[(&str, Group)] = &[
     ("kernel", kernel),
     ("storm", storm),
     ("ghes", ghes),
+    ("daemon", daemon),
 ];
 
 /// What every group needs to know.
@@ -633,6 +637,74 @@ fn ghes(b: &Bench) -> Vec<Metric> {
                 "{cond}, median of {}; host wall time from writing the block into shared guest RAM, then QMP `inject-nmi`, to the decoded `... Source: 2` line (GHESv2, NMI-notified: checked by the NMI handler, copied into a record slot, cleared and acked, printed by the consumer)",
                 b.runs
             ),
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// daemon
+
+/// Records per daemon sample set (at least).
+const DAEMON_N: usize = 20;
+
+/// Corrected errors through QMP into a VM running `mcelogd`, one at a time:
+/// for each, the kernel-side time from the consumer's decoded line (the
+/// record is logged and handed to the readers right after it) to mcelogd's
+/// own line for that record (read, decoded and written in ring 3).
+fn daemon(b: &Bench) -> Vec<Metric> {
+    // A storm would keep the records off the console (not from mcelogd).
+    let cmdline = "mcelogd=on mce.poll_ms=20 mce.storm_threshold=64";
+    let mut vm = boot_ready("bench-daemon", VmOptions::default().cmdline(cmdline));
+    vm.expect_line(r"mcelogd: reading records from reader \d+$", STEP);
+    let n = DAEMON_N.max(b.runs * 4);
+    let mut v = Vec::new();
+    for i in 0..n {
+        if i % 4 == 0 {
+            b.progress("daemon wake-up", i / 4);
+        }
+        std::thread::sleep(Duration::from_millis(100) + jitter(Duration::from_millis(20)));
+        skip_to_end(&mut vm);
+        let addr = format!("{:#x}", 0x1234000 + i * 0x1000);
+        mce(&mut vm, 0, 9, CE_MEM_RD_CH2, "0", &addr, MISC_PHYS_LSB12);
+        let logged = vm.expect_line(&record_line(0, 9, "poll"), STEP);
+        let printed = vm.expect_line(r"mcelogd: record \d+: CPU 0 BANK 9 corrected", STEP);
+        // A line may follow the shell's prompt redraw.
+        let t = |l: &str| capture(l, r"<\d>\[\s*(\d+\.\d+)\]");
+        v.push((t(&printed) - t(&logged)) * 1e6);
+    }
+    // The kernel's own measure: each read's oldest record, from its
+    // queueing for the reader to the read that took it.
+    vm.send("stats\r");
+    let reader = vm.expect_line(r"^mcelog reader \d+ of task \d+: .* reads$", STEP);
+    vm.quit();
+    let num = r"([0-9]+)";
+    let wake_median = capture(&reader, &format!(r"median {num} us"));
+    let wake_max = capture(&reader, &format!(r"max {num} us"));
+    let reads = capture(&reader, &format!(r"over {num} reads"));
+    let max = v.iter().cloned().fold(0.0, f64::max);
+    let cond = format!(
+        "{}, {n} corrected errors (QMP `mce 0 9`) one at a time, 100-120 ms apart, into one VM; kernel timestamps (TSC) from the decoded `mce: CPU 0 BANK 9 (poll` line (then the record goes to the readers) to mcelogd's `record K: CPU 0 BANK 9` line (woken, mce_read, decoded, write in ring 3); most of it is the consumer printing the record's ~35 lines on the serial console before handing it to the readers",
+        b.vm(Firmware::Bios, 4, cmdline)
+    );
+    vec![
+        Metric::new(
+            "daemon_line_to_line_median_us",
+            median(v),
+            "us",
+            format!("{cond}; median"),
+        ),
+        Metric::new("daemon_line_to_line_max_us", max, "us", format!("{cond}; largest")),
+        Metric::new(
+            "daemon_queue_to_read_median_us",
+            wake_median,
+            "us",
+            format!("{cond}; the kernel's figure in `stats` (`mcelog reader ...: wake-up (queued to read) median`): TSC from the record's queueing for mcelogd's reader to the mce_read that took it, median of its last 32 of {reads} reads"),
+        ),
+        Metric::new(
+            "daemon_queue_to_read_max_us",
+            wake_max,
+            "us",
+            format!("{cond}; as daemon_queue_to_read_median_us, the largest of all {reads} reads"),
         ),
     ]
 }

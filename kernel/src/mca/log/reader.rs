@@ -145,13 +145,54 @@ pub fn parse_filter(text: &str) -> Result<ReaderFilter, String> {
     Ok(f)
 }
 
+/// A record in a reader's queue, with when it was queued (microseconds,
+/// the caller's clock).
+#[derive(Clone, Copy, Debug)]
+pub struct Queued {
+    pub rec: MceRecord,
+    pub at_us: u64,
+}
+
+/// Wake-up latency of a reader: from a record's queueing to the read that
+/// took it (the oldest record of each read), over the last reads.
+#[derive(Clone, Debug, Default)]
+pub struct Latency {
+    recent: [u64; Latency::KEEP],
+    /// Reads measured.
+    pub reads: u64,
+    pub max_us: u64,
+}
+
+impl Latency {
+    const KEEP: usize = 32;
+
+    fn add(&mut self, us: u64) {
+        self.recent[self.reads as usize % Self::KEEP] = us;
+        self.reads += 1;
+        self.max_us = self.max_us.max(us);
+    }
+
+    /// The median of the last reads (at most 32); `None` before any.
+    pub fn median_us(&self) -> Option<u64> {
+        let n = (self.reads as usize).min(Self::KEEP);
+        if n == 0 {
+            return None;
+        }
+        let mut v = self.recent[..n].to_vec();
+        v.sort_unstable();
+        Some(v[n / 2])
+    }
+}
+
 /// One open reader.
 pub struct Reader {
     pub id: u32,
     /// The task that opened it (closed when that task ends).
     pub owner: u32,
     pub filter: ReaderFilter,
-    queue: VecDeque<MceRecord>,
+    queue: VecDeque<Queued>,
+    /// Queueing to read, per read.
+    pub latency: Latency,
     /// Records that matched but found the queue full.
     pub lost: u64,
     /// Records handed to the reader by `read`.
@@ -188,9 +229,14 @@ impl ReaderSet {
         }
     }
 
-    /// Opens a reader for `owner`; it starts with the matching records of
-    /// the history, oldest first.
-    pub fn open(&mut self, owner: u32, filter: ReaderFilter) -> Result<u32, &'static str> {
+    /// Opens a reader for `owner` at time `now_us`; it starts with the
+    /// matching records of the history, oldest first.
+    pub fn open(
+        &mut self,
+        owner: u32,
+        filter: ReaderFilter,
+        now_us: u64,
+    ) -> Result<u32, &'static str> {
         if self.readers.len() >= MAX_READERS {
             return Err("too many readers open");
         }
@@ -201,21 +247,25 @@ impl ReaderSet {
             owner,
             filter,
             queue: VecDeque::with_capacity(QUEUE_LEN),
+            latency: Latency::default(),
             lost: 0,
             delivered: 0,
             matched: 0,
         };
         for rec in self.history.iter().filter(|rec| filter.matches(rec)) {
-            Self::offer(&mut r, rec);
+            Self::offer(&mut r, rec, now_us);
         }
         self.readers.push(r);
         Ok(id)
     }
 
-    fn offer(r: &mut Reader, rec: &MceRecord) {
+    fn offer(r: &mut Reader, rec: &MceRecord, now_us: u64) {
         r.matched += 1;
         if r.queue.len() < QUEUE_LEN {
-            r.queue.push_back(*rec);
+            r.queue.push_back(Queued {
+                rec: *rec,
+                at_us: now_us,
+            });
         } else {
             r.lost += 1;
         }
@@ -223,16 +273,23 @@ impl ReaderSet {
 
     /// Hands one record to every matching reader and to the history.
     /// Never waits: a full queue counts the record as lost to that reader.
-    pub fn deliver(&mut self, rec: &MceRecord) {
+    /// Returns the owners of the readers that got it queued (to wake).
+    pub fn deliver(&mut self, rec: &MceRecord, now_us: u64) -> [Option<u32>; MAX_READERS] {
         if self.history.len() == HISTORY_LEN {
             self.history.pop_front();
         }
         self.history.push_back(*rec);
-        for r in &mut self.readers {
+        let mut woken = [None; MAX_READERS];
+        for (i, r) in self.readers.iter_mut().enumerate() {
             if r.filter.matches(rec) {
-                Self::offer(r, rec);
+                let lost = r.lost;
+                Self::offer(r, rec, now_us);
+                if r.lost == lost {
+                    woken[i] = Some(r.owner);
+                }
             }
         }
+        woken
     }
 
     fn find(&mut self, id: u32, owner: u32) -> Option<&mut Reader> {
@@ -242,16 +299,24 @@ impl ReaderSet {
     }
 
     /// Up to `max` records, oldest first; `None` if `owner` has no reader `id`.
-    pub fn take(&mut self, id: u32, owner: u32, max: usize) -> Option<Vec<MceRecord>> {
+    pub fn take(&mut self, id: u32, owner: u32, max: usize) -> Option<Vec<Queued>> {
         let r = self.find(id, owner)?;
         let n = max.min(r.queue.len());
-        let v: Vec<MceRecord> = r.queue.drain(..n).collect();
+        let v: Vec<Queued> = r.queue.drain(..n).collect();
         r.delivered += n as u64;
         Some(v)
     }
 
+    /// The records taken reached the reader at `now_us`: one latency
+    /// sample, from the oldest one's queueing.
+    pub fn taken(&mut self, id: u32, owner: u32, recs: &[Queued], now_us: u64) {
+        if let (Some(r), Some(first)) = (self.find(id, owner), recs.first()) {
+            r.latency.add(now_us.saturating_sub(first.at_us));
+        }
+    }
+
     /// Puts records back at the front (a copy to the reader failed).
-    pub fn untake(&mut self, id: u32, owner: u32, recs: Vec<MceRecord>) {
+    pub fn untake(&mut self, id: u32, owner: u32, recs: Vec<Queued>) {
         if let Some(r) = self.find(id, owner) {
             r.delivered -= recs.len() as u64;
             for rec in recs.into_iter().rev() {
@@ -336,11 +401,11 @@ mod tests {
     #[test]
     fn slow_reader_loses_exactly() {
         let mut s = ReaderSet::new();
-        let fast = s.open(10, ReaderFilter::ALL).unwrap();
-        let slow = s.open(11, ReaderFilter::ALL).unwrap();
+        let fast = s.open(10, ReaderFilter::ALL, 0).unwrap();
+        let slow = s.open(11, ReaderFilter::ALL, 0).unwrap();
         let mut got_fast = 0;
         for i in 0..300u32 {
-            s.deliver(&rec(i % 4, 1, Severity::Some, false));
+            s.deliver(&rec(i % 4, 1, Severity::Some, false), 0);
             if i % 10 == 9 {
                 got_fast += s.take(fast, 10, usize::MAX).unwrap().len();
             }
@@ -353,33 +418,79 @@ mod tests {
     }
 
     #[test]
+    fn delivery_names_the_owners_to_wake() {
+        let mut s = ReaderSet::new();
+        let ce = s.open(5, parse_filter("kind=ce").unwrap(), 0).unwrap();
+        s.open(6, parse_filter("kind=uc").unwrap(), 0).unwrap();
+        let woken = s.deliver(&rec(0, 1, Severity::Some, false), 0);
+        assert_eq!(woken.iter().flatten().collect::<Vec<_>>(), [&5]);
+        // A full queue: the record is lost to that reader, nobody to wake
+        // for it.
+        for _ in 1..QUEUE_LEN {
+            s.deliver(&rec(0, 1, Severity::Some, false), 0);
+        }
+        assert!(s
+            .deliver(&rec(0, 1, Severity::Some, false), 0)
+            .iter()
+            .all(|o| o.is_none()));
+        assert_eq!(s.lost(ce, 5), Some(1));
+        let woken = s.deliver(&rec(0, 1, Severity::Uncorrected, true), 0);
+        assert_eq!(woken.iter().flatten().collect::<Vec<_>>(), [&6]);
+    }
+
+    #[test]
+    fn wake_up_latency_is_measured_from_queueing_to_the_read() {
+        let mut s = ReaderSet::new();
+        let r = s.open(1, ReaderFilter::ALL, 0).unwrap();
+        for (at, read) in [(100u64, 150u64), (200, 900), (1000, 1010)] {
+            s.deliver(&rec(0, 1, Severity::Some, false), at);
+            let v = s.take(r, 1, 10).unwrap();
+            s.taken(r, 1, &v, read);
+        }
+        let l = &s.iter().next().unwrap().latency;
+        assert_eq!((l.reads, l.max_us, l.median_us()), (3, 700, Some(50)));
+        // Two records in one read: one sample, from the older.
+        s.deliver(&rec(0, 1, Severity::Some, false), 2000);
+        s.deliver(&rec(0, 1, Severity::Some, false), 2500);
+        let v = s.take(r, 1, 10).unwrap();
+        s.taken(r, 1, &v, 3000);
+        let l = &s.iter().next().unwrap().latency;
+        assert_eq!((l.reads, l.max_us), (4, 1000));
+    }
+
+    #[test]
     fn order_is_kept_and_history_is_given_to_new_readers() {
         let mut s = ReaderSet::new();
         for b in 0..5u8 {
-            s.deliver(&rec(0, b, Severity::Some, false));
+            s.deliver(&rec(0, b, Severity::Some, false), 0);
         }
-        let r = s.open(1, parse_filter("bank=3").unwrap()).unwrap();
-        let all = s.open(1, ReaderFilter::ALL).unwrap();
-        s.deliver(&rec(0, 3, Severity::Some, false));
+        let r = s.open(1, parse_filter("bank=3").unwrap(), 0).unwrap();
+        let all = s.open(1, ReaderFilter::ALL, 0).unwrap();
+        s.deliver(&rec(0, 3, Severity::Some, false), 0);
         assert_eq!(s.take(r, 1, 10).unwrap().len(), 2);
-        let banks: Vec<u8> = s.take(all, 1, 10).unwrap().iter().map(|r| r.bank).collect();
+        let banks: Vec<u8> = s
+            .take(all, 1, 10)
+            .unwrap()
+            .iter()
+            .map(|q| q.rec.bank)
+            .collect();
         assert_eq!(banks, [0, 1, 2, 3, 4, 3]);
     }
 
     #[test]
     fn owners_and_closing() {
         let mut s = ReaderSet::new();
-        let r = s.open(7, ReaderFilter::ALL).unwrap();
+        let r = s.open(7, ReaderFilter::ALL, 0).unwrap();
         assert!(s.take(r, 8, 1).is_none(), "another task's reader");
-        s.deliver(&rec(0, 0, Severity::Some, false));
+        s.deliver(&rec(0, 0, Severity::Some, false), 0);
         let v = s.take(r, 7, 1).unwrap();
         s.untake(r, 7, v);
         assert_eq!(s.queued(r, 7), Some(1));
         assert_eq!(s.close_owner(7), 1);
         assert!(s.queued(r, 7).is_none());
         for _ in 0..MAX_READERS {
-            s.open(1, ReaderFilter::ALL).unwrap();
+            s.open(1, ReaderFilter::ALL, 0).unwrap();
         }
-        assert!(s.open(1, ReaderFilter::ALL).is_err());
+        assert!(s.open(1, ReaderFilter::ALL, 0).is_err());
     }
 }

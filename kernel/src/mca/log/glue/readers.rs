@@ -9,9 +9,14 @@ use spin::Mutex;
 
 pub static READERS: Mutex<ReaderSet> = Mutex::new(ReaderSet::new());
 
-/// From the consumer: one record to every matching reader.
+/// From the consumer: one record to every matching reader, whose owners
+/// are woken if they wait in mce_poll (after the lock is dropped).
 pub fn deliver(rec: &MceRecord) {
-    READERS.lock().deliver(rec);
+    let now = crate::arch::x86_64::tsc::now_us();
+    let owners = READERS.lock().deliver(rec, now);
+    for owner in owners.iter().flatten() {
+        crate::task::wake(*owner);
+    }
 }
 
 /// A task ended: its readers go, saying what they had not read.
@@ -30,4 +35,30 @@ pub fn close_owner(task: u32) {
              ({delivered} delivered, {queued} unread, {lost} lost)"
         );
     }
+}
+
+/// One line per open reader, for the console's `stats`.
+pub fn summary() -> alloc::vec::Vec<alloc::string::String> {
+    let set = READERS.lock();
+    set.iter()
+        .map(|r| {
+            let wake = match r.latency.median_us() {
+                Some(m) => alloc::format!(
+                    "wake-up (queued to read) median {m} us, max {} us over {} reads",
+                    r.latency.max_us,
+                    r.latency.reads
+                ),
+                None => "no reads yet".into(),
+            };
+            alloc::format!(
+                "mcelog reader {} of task {}: matched {}, delivered {}, queued {}, lost {}; {wake}",
+                r.id,
+                r.owner,
+                r.matched,
+                r.delivered,
+                r.queued(),
+                r.lost
+            )
+        })
+        .collect()
 }
