@@ -27,10 +27,16 @@ pub const SYS_SPAWN: u64 = 12;
 pub const SYS_OFFLINE_PAGE: u64 = 13;
 /// getconf(key, keylen, buf, buflen): a boot key's value; its length.
 pub const SYS_GETCONF: u64 = 14;
+/// task_wait(child, buf, len): how a task this one spawned ended, as text
+/// (`exited with code N`, `killed: <reason>`) into buf; its length, 0 while
+/// it runs, ECHILD if it is no child of the caller. Does not block: an
+/// ending child wakes its parent's mce_poll.
+pub const SYS_TASK_WAIT: u64 = 15;
 
 pub const EPERM: i64 = -1;
 pub const ENOENT: i64 = -2;
 pub const EBADF: i64 = -9;
+pub const ECHILD: i64 = -10;
 pub const ENOMEM: i64 = -12;
 pub const EFAULT: i64 = -14;
 pub const EINVAL: i64 = -22;

@@ -91,6 +91,9 @@ pub struct Config {
     pub trigger_uc: String,
     /// `trigger.rate`: at most this many trigger runs per second.
     pub trigger_rate: u32,
+    /// `mcelogd.filter`: the filter of mcelogd's reader (words of
+    /// `mca::log::reader`, separated by commas); empty: all.
+    pub mcelogd_filter: String,
     /// `log`: the console log level.
     pub log: LogLevel,
     /// `mce.test_unresponsive_cpu`: for tests, this CPU hangs in the #MC
@@ -124,6 +127,7 @@ impl Default for Config {
             trigger_ce: String::new(),
             trigger_uc: String::new(),
             trigger_rate: 10,
+            mcelogd_filter: String::new(),
             log: LogLevel::Info,
             test_unresponsive_cpu: None,
             test_withhold_cpu: None,
@@ -148,6 +152,12 @@ pub enum Problem {
         value: String,
         expected: &'static str,
     },
+    /// A record-reader filter with a word the reader language lacks.
+    BadFilter {
+        key: String,
+        value: String,
+        why: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -160,6 +170,9 @@ impl fmt::Display for Problem {
                 value,
                 expected,
             } => write!(f, "{key}={value}: expected {expected}, ignored"),
+            Problem::BadFilter { key, value, why } => {
+                write!(f, "{key}={value}: {why}, ignored")
+            }
         }
     }
 }
@@ -292,6 +305,19 @@ impl Config {
                     self.trigger_uc = v
                 }
             }
+            "mcelogd.filter" => {
+                if let Err(why) = crate::mca::log::reader::parse_filter(value) {
+                    return Err(Problem::BadFilter {
+                        key: key.into(),
+                        value: value.into(),
+                        why,
+                    });
+                }
+                if value.len() > 128 {
+                    return Err(bad("at most 128 bytes of filter words"));
+                }
+                self.mcelogd_filter = value.into()
+            }
             "trigger.rate" => {
                 self.trigger_rate = parse_u64(value)
                     .filter(|v| (1..=1000).contains(v))
@@ -343,6 +369,9 @@ impl fmt::Display for Config {
         }
         if self.mcelogd {
             write!(f, " mcelogd=on")?;
+        }
+        if !self.mcelogd_filter.is_empty() {
+            write!(f, " mcelogd.filter={}", self.mcelogd_filter)?;
         }
         for (k, v) in [("ce", &self.trigger_ce), ("uc", &self.trigger_uc)] {
             if !v.is_empty() {
@@ -414,6 +443,12 @@ mod tests {
             "mce.tolerant=7: expected 0..3, ignored"
         );
         assert_eq!(p[1], Problem::UnknownKey("bogus".into()));
+        let (c, p) = Config::parse("mcelogd.filter=kind=ce,cpu=1 mcelogd.filter=colour=red");
+        assert_eq!(c.mcelogd_filter, "kind=ce,cpu=1");
+        assert!(
+            matches!(&p[..], [Problem::BadFilter { why, .. }] if why.contains("'colour'")),
+            "{p:?}"
+        );
         assert_eq!(p[2], Problem::NotKeyValue("lonely".into()));
         assert!(matches!(&p[3], Problem::BadValue { key, .. } if key == "log"));
         assert!(matches!(&p[4], Problem::BadValue { key, .. } if key == "mce.poll_ms"));

@@ -60,11 +60,13 @@ pub const RUNNING: u8 = 1;
 pub const SLEEPING: u8 = 2;
 pub const DEAD: u8 = 3;
 
-/// A task's blocking wait (mce_poll, task_wait): none, blocked (a
-/// [`wake`] ends its sleep), woken.
+/// A task's blocking wait (mce_poll): none; blocked (a [`wake`] ends its
+/// sleep); woken while blocked; woken while not blocked (the next wait
+/// returns at once, so a wake-up just before a wait is not lost).
 pub const WAIT_NONE: u8 = 0;
 pub const WAIT_BLOCKED: u8 = 1;
 pub const WAIT_WOKEN: u8 = 2;
+pub const WAIT_PENDING: u8 = 3;
 
 /// Why a task is being killed.
 pub const KILL_NONE: u8 = 0;
@@ -95,6 +97,8 @@ pub struct Task {
     pub name: &'static str,
     /// The CPU the task must run on, if pinned.
     pub pin: Option<u32>,
+    /// The task that started it through the spawn system call (0: none).
+    pub parent: u32,
     state: AtomicU8,
     /// What the task asked for when it last switched to the scheduler.
     next: AtomicU8,
@@ -339,8 +343,20 @@ impl Task {
         aspace.destroy();
     }
 
-    /// The line the reaper prints for the task's end.
-    fn end_message(&self) -> (bool, String) {
+    /// The line the reaper prints for the task's end: `task <id> <name>
+    /// <outcome>`, and whether it was killed.
+    fn end_message(&self) -> (bool, String, String) {
+        let (killed, outcome) = self.outcome();
+        (
+            killed,
+            format!("task {} {} {outcome}", self.id, self.name),
+            outcome,
+        )
+    }
+
+    /// How the task ended (`exited with code N`, `killed: ...`), and
+    /// whether it was killed.
+    fn outcome(&self) -> (bool, String) {
         let mut why = self.kill.load(Ordering::SeqCst);
         while why == KILL_CLAIMED {
             core::hint::spin_loop();
@@ -348,16 +364,15 @@ impl Task {
         }
         let pa = self.kill_pa.load(Ordering::SeqCst);
         let va = self.kill_va.load(Ordering::SeqCst);
-        let head = format!("task {} {}", self.id, self.name);
         match why {
             KILL_NONE => (
                 false,
                 format!(
-                    "{head} exited with code {}",
+                    "exited with code {}",
                     self.exit_code.load(Ordering::SeqCst) as i64
                 ),
             ),
-            KILL_CONSOLE => (true, format!("{head} killed: kill command")),
+            KILL_CONSOLE => (true, "killed: kill command".into()),
             KILL_MACHINE_CHECK => {
                 let sev = match Severity::from_u8(self.kill_sev.load(Ordering::SeqCst)) {
                     Some(Severity::Deferred) => "UCNA",
@@ -371,7 +386,7 @@ impl Task {
                 } else {
                     format!(" at physical {pa:#x}, virtual {va:#x}")
                 };
-                (true, format!("{head} killed: machine check ({sev}){at}"))
+                (true, format!("killed: machine check ({sev}){at}"))
             }
             _ => {
                 let (ptr, len) = (
@@ -393,7 +408,7 @@ impl Task {
                 };
                 (
                     true,
-                    format!("{head} killed: {name} ({detail} {pa:#x}) at rip {va:#x}"),
+                    format!("killed: {name} ({detail} {pa:#x}) at rip {va:#x}"),
                 )
             }
         }
@@ -402,7 +417,7 @@ impl Task {
 
 /// Starts `program` as a new task, optionally pinned to a CPU.
 pub fn spawn(program: &str, pin: Option<u32>) -> Result<Arc<Task>, String> {
-    spawn_with(program, pin, &[])
+    spawn_with(program, pin, &[], 0)
 }
 
 /// Room for a program's argument block at the top of its stack page.
@@ -410,7 +425,13 @@ pub const ARG_MAX: usize = 256;
 
 /// Starts `program` with `arg` (at most [`ARG_MAX`] bytes, e.g. a trigger's
 /// record) copied to the top of its stack; rdx points at it (0 if empty).
-pub fn spawn_with(program: &str, pin: Option<u32>, arg: &[u8]) -> Result<Arc<Task>, String> {
+/// `parent` (0: none) learns how it ends through task_wait.
+pub fn spawn_with(
+    program: &str,
+    pin: Option<u32>,
+    arg: &[u8],
+    parent: u32,
+) -> Result<Arc<Task>, String> {
     if arg.len() > ARG_MAX {
         return Err(format!(
             "argument block of {} bytes (at most {ARG_MAX})",
@@ -437,6 +458,7 @@ pub fn spawn_with(program: &str, pin: Option<u32>, arg: &[u8]) -> Result<Arc<Tas
         id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
         name: prog.name,
         pin,
+        parent,
         state: AtomicU8::new(READY),
         next: AtomicU8::new(scheduler::NEXT_READY),
         cpu: AtomicU32::new(u32::MAX),
@@ -514,12 +536,70 @@ pub fn find(id: u32) -> Option<Arc<Task>> {
 /// context; a task not waiting is left alone.
 pub fn wake(id: u32) {
     if let Some(t) = find(id) {
-        let _ = t.waiting.compare_exchange(
-            WAIT_BLOCKED,
-            WAIT_WOKEN,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
+        let _ = t
+            .waiting
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| match w {
+                WAIT_BLOCKED => Some(WAIT_WOKEN),
+                WAIT_NONE => Some(WAIT_PENDING),
+                _ => None,
+            });
+    }
+}
+
+/// How a child task ended, kept for its parent's task_wait.
+struct ChildEnd {
+    parent: u32,
+    child: u32,
+    outcome: String,
+}
+
+/// Ends of children their parents have not asked about yet, oldest first.
+static CHILD_ENDS: Mutex<Vec<ChildEnd>> = Mutex::new(Vec::new());
+/// Kept per parent; an older one is dropped (and said) past this.
+const CHILD_ENDS_MAX: usize = 16;
+
+/// The reaper's part: `task` ended with `outcome`; its parent, if any, can
+/// learn it with [`child_outcome`] and is woken. A parent's unclaimed
+/// children's ends go with it.
+fn child_ended(task: &Task, outcome: &str) {
+    let mut ends = CHILD_ENDS.lock();
+    ends.retain(|e| e.parent != task.id);
+    if task.parent == 0 || find(task.parent).is_none() {
+        return;
+    }
+    if ends.iter().filter(|e| e.parent == task.parent).count() >= CHILD_ENDS_MAX {
+        let i = ends.iter().position(|e| e.parent == task.parent).unwrap();
+        let old = ends.remove(i);
+        crate::warn!(
+            "task {}: the end of its child task {} ({}) was never asked for and is dropped",
+            old.parent,
+            old.child,
+            old.outcome
         );
+    }
+    ends.push(ChildEnd {
+        parent: task.parent,
+        child: task.id,
+        outcome: outcome.into(),
+    });
+    drop(ends);
+    wake(task.parent);
+}
+
+/// For task_wait: how child `child` of `parent` ended (taken: asked once),
+/// `Ok(None)` if it still runs, `Err` if it is no child of `parent`.
+pub fn child_outcome(parent: u32, child: u32) -> Result<Option<String>, ()> {
+    let mut ends = CHILD_ENDS.lock();
+    if let Some(i) = ends
+        .iter()
+        .position(|e| e.parent == parent && e.child == child)
+    {
+        return Ok(Some(ends.remove(i).outcome));
+    }
+    drop(ends);
+    match find(child) {
+        Some(t) if t.parent == parent => Ok(None),
+        _ => Err(()),
     }
 }
 

@@ -39,6 +39,8 @@ core::arch::global_asm!(
     .global rasos_user_trigger_print
     .global rasos_user_trigger_offline
     .global rasos_user_slowreader
+    .global rasos_user_trigger_crash
+    .global rasos_user_badreader
 rasos_user_image_start:
 
 // ---- toucher: one page, written with a pattern and read back, forever;
@@ -177,15 +179,52 @@ rasos_user_faulter:
 // struct mce form, prints each decoded, keeps per-severity counts and runs
 // the trigger program of its kind (trigger.ce / trigger.uc boot keys) with
 // the record as argument block, at most trigger.rate runs per second.
+// The filter of its reader is the argument block's text (NUL-ended; the
+// console's `mcelogd start <words>`), else the `mcelogd.filter` key, else
+// all. It follows the triggers it started (task_wait, woken in mce_poll
+// when one ends) and prints how each ended.
 // Its page: 0 records (16), 2048 ce name, 2112 uc name, 2176.. state,
-// 2304 counts by severity, 2560 the line being built, 3584 scratch.
+// 2304 counts by severity, 2400 running triggers (8 x: task id 8, record
+// number 4, kind 4), 2560 the line being built, 3072 the filter,
+// 3584 scratch, 3600 a trigger's outcome.
 rasos_user_mcelogd:
     mov r15, rsi
+    mov r14, rdx
     mov eax, 5
     int 0x80
     test rax, rax
     js .Lt_nomem
     mov r12, rax
+    // The filter: the argument block's text, or the boot key.
+    xor ecx, ecx
+    test r14, r14
+    jz 2f
+1:
+    movzx eax, byte ptr [r14 + rcx]
+    test al, al
+    jz 3f
+    mov [r12 + 3072 + rcx], al
+    inc ecx
+    cmp ecx, 128
+    jb 1b
+    jmp 3f
+2:
+    mov eax, 14
+    lea rdi, [rip + .Ls_kfilter]
+    mov esi, 14
+    lea rdx, [r12 + 3072]
+    mov r10d, 128
+    int 0x80
+    mov rcx, rax
+    test rcx, rcx
+    jns 4f
+    xor ecx, ecx
+4:
+    cmp rcx, 128
+    jbe 3f
+    mov ecx, 128
+3:
+    mov [r12 + 2296], rcx
     mov eax, 14
     lea rdi, [rip + .Ls_kce]
     mov esi, 10
@@ -228,18 +267,48 @@ rasos_user_mcelogd:
     mov r8d, 10
 1:
     mov [r12 + 2192], r8
+    mov rsi, [r12 + 2296]
+    test rsi, rsi
+    jz .Ld_open_all
+    mov eax, 7
+    lea rdi, [r12 + 3072]
+    int 0x80
+    test rax, rax
+    jns .Ld_opened
+    // A filter the kernel refuses (it says why): all records instead.
+    mov r11, rax
+    lea rbx, [r12 + 2560]
+    lea rdi, [rip + .Ls_dbadfilter]
+    mov esi, 8
+    call .Lm_str
+    lea rdi, [r12 + 3072]
+    mov rsi, [r12 + 2296]
+    call .Lm_str
+    lea rdi, [rip + .Ls_dbadfilter2]
+    mov esi, 18
+    call .Lm_str
+    mov rax, r11
+    neg rax
+    call .Lm_dec
+    lea rdi, [rip + .Ls_dbadfilter3]
+    mov esi, 22
+    call .Lm_str
+    call .Lm_flush
+.Ld_open_all:
     mov eax, 7
     lea rdi, [rip + .Ls_all]
     mov esi, 3
     int 0x80
     test rax, rax
     js .Ld_openfail
+.Ld_opened:
     mov [r12 + 2232], rax
     lea rdi, [rip + .Ls_dreading]
     mov esi, 28
     mov rdx, rax
     call .Lu_print_num
 .Ld_loop:
+    call .Ld_reap
     mov eax, 9
     mov rdi, [r12 + 2232]
     mov esi, 1000
@@ -392,6 +461,30 @@ rasos_user_mcelogd:
     test rax, rax
     js 7f
     inc qword ptr [r12 + 2256]
+    // Follow it in a free slot (with none free, only the kernel's own
+    // line says how it ended).
+    xor ecx, ecx
+10:
+    lea rdx, [r12 + 2400]
+    mov rsi, rcx
+    shl rsi, 4
+    add rdx, rsi
+    cmp qword ptr [rdx], 0
+    je 11f
+    inc ecx
+    cmp ecx, 8
+    jb 10b
+    jmp 12f
+11:
+    mov rax, [r12 + 2288]
+    mov [rdx], rax
+    mov eax, [r12 + 2216]
+    mov [rdx + 8], eax
+    mov rax, [r14]
+    shr rax, 61
+    and eax, 1
+    mov [rdx + 12], eax
+12:
     lea rdi, [rip + .Ls_dstarted]
     mov esi, 16
     call .Lm_str
@@ -399,6 +492,13 @@ rasos_user_mcelogd:
     call .Lm_dec
     jmp .Ld_for_record
 7:
+    cmp qword ptr [r12 + 2288], -2
+    jne 13f
+    lea rdi, [rip + .Ls_dnoprog]
+    mov esi, 34
+    call .Lm_str
+    jmp .Ld_for_record
+13:
     lea rdi, [rip + .Ls_dfailed]
     mov esi, 15
     call .Lm_str
@@ -425,6 +525,77 @@ rasos_user_mcelogd:
     call .Lm_dec
     call .Lm_flush
 9:
+    ret
+
+// Every followed trigger that ended: "trigger <name>: task <id> for
+// record <k> <outcome>" (the kernel's words: exited with code N, killed:
+// reason), and its slot is freed. r9-r11 are scratch here.
+.Ld_reap:
+    xor r9d, r9d
+1:
+    lea r10, [r12 + 2400]
+    mov rax, r9
+    shl rax, 4
+    add r10, rax
+    mov rdi, [r10]
+    test rdi, rdi
+    jz 8f
+    mov eax, 15
+    lea rsi, [r12 + 3600]
+    mov edx, 240
+    int 0x80
+    test rax, rax
+    jz 8f
+    mov r11, rax
+    mov eax, [r10 + 12]
+    test eax, eax
+    jnz 2f
+    lea rax, [r12 + 2048]
+    mov rcx, [r12 + 2176]
+    jmp 3f
+2:
+    lea rax, [r12 + 2112]
+    mov rcx, [r12 + 2184]
+3:
+    mov [r12 + 2272], rax
+    mov [r12 + 2280], rcx
+    call .Ld_trigger_head
+    lea rdi, [rip + .Ls_dtask]
+    mov esi, 5
+    call .Lm_str
+    mov rax, [r10]
+    call .Lm_dec
+    lea rdi, [rip + .Ls_dforrec]
+    mov esi, 12
+    call .Lm_str
+    mov eax, [r10 + 8]
+    call .Lm_dec
+    mov byte ptr [rbx], 32
+    inc rbx
+    test r11, r11
+    js 4f
+    mov rsi, r11
+    cmp rsi, 240
+    jbe 5f
+    mov esi, 240
+5:
+    lea rdi, [r12 + 3600]
+    call .Lm_str
+    jmp 6f
+4:
+    lea rdi, [rip + .Ls_dlosttrack]
+    mov esi, 25
+    call .Lm_str
+    mov rax, r11
+    neg rax
+    call .Lm_dec
+6:
+    call .Lm_flush
+    mov qword ptr [r10], 0
+8:
+    inc r9
+    cmp r9, 8
+    jb 1b
     ret
 
 // "trigger <name> " into a fresh line.
@@ -647,6 +818,182 @@ rasos_user_slowreader:
     mov edi, 1
     int 0x80
 
+// ---- trigger-crash: a trigger that faults (reads address 0); the kernel
+// kills it and mcelogd says so.
+rasos_user_trigger_crash:
+    lea rdi, [rip + .Ls_ccrash]
+    mov esi, 39
+    mov eax, 1
+    int 0x80
+    xor eax, eax
+    mov rax, [rax]
+    ud2
+
+// ---- badreader: a reader that passes bad input to the record-reader
+// calls, one case per line (`<case>: <result>`, negative = -errno), then
+// shows its records were kept (a misaligned read) and exits with code 0.
+// Wants a record logged before it starts.
+rasos_user_badreader:
+    mov eax, 5
+    int 0x80
+    test rax, rax
+    js .Lt_nomem
+    mov r12, rax
+    mov eax, 7
+    lea rdi, [rip + .Ls_bcolour]
+    mov esi, 10
+    int 0x80
+    lea rdi, [rip + .Ls_bopen_word]
+    mov esi, 32
+    call .Lb_report
+    mov eax, 7
+    movabs rdi, 0xffff800000000000
+    mov esi, 3
+    int 0x80
+    lea rdi, [rip + .Ls_bopen_kernel]
+    mov esi, 36
+    call .Lb_report
+    mov eax, 7
+    mov rdi, r12
+    mov esi, 4096
+    int 0x80
+    lea rdi, [rip + .Ls_bopen_long]
+    mov esi, 32
+    call .Lb_report
+    mov eax, 7
+    lea rdi, [rip + .Ls_all]
+    mov esi, 3
+    int 0x80
+    test rax, rax
+    js .Ld_openfail
+    mov r13, rax
+    mov eax, 9
+    mov rdi, r13
+    mov esi, 30000
+    int 0x80
+    lea rdi, [rip + .Ls_bqueued]
+    mov esi, 15
+    call .Lb_report
+    mov eax, 8
+    mov rdi, r13
+    mov rsi, r12
+    xor edx, edx
+    int 0x80
+    lea rdi, [rip + .Ls_bread_0]
+    mov esi, 16
+    call .Lb_report
+    mov eax, 8
+    mov rdi, r13
+    mov rsi, r12
+    mov edx, 100
+    int 0x80
+    lea rdi, [rip + .Ls_bread_100]
+    mov esi, 18
+    call .Lb_report
+    mov eax, 8
+    mov rdi, r13
+    mov rsi, r12
+    movabs rdx, 0x4000000000000000
+    int 0x80
+    lea rdi, [rip + .Ls_bread_huge]
+    mov esi, 19
+    call .Lb_report
+    mov eax, 8
+    mov rdi, r13
+    movabs rsi, 0xffff800000000000
+    mov edx, 128
+    int 0x80
+    lea rdi, [rip + .Ls_bread_kernel]
+    mov esi, 26
+    call .Lb_report
+    mov eax, 8
+    mov rdi, r13
+    lea rsi, [r12 + 0x100000]
+    mov edx, 128
+    int 0x80
+    lea rdi, [rip + .Ls_bread_unmapped]
+    mov esi, 26
+    call .Lb_report
+    mov eax, 8
+    mov rdi, r13
+    lea rsi, [r12 + 4000]
+    mov edx, 128
+    int 0x80
+    lea rdi, [rip + .Ls_bread_edge]
+    mov esi, 31
+    call .Lb_report
+    mov eax, 8
+    mov edi, 99
+    mov rsi, r12
+    mov edx, 128
+    int 0x80
+    lea rdi, [rip + .Ls_bread_id]
+    mov esi, 19
+    call .Lb_report
+    mov eax, 9
+    mov edi, 99
+    xor esi, esi
+    int 0x80
+    lea rdi, [rip + .Ls_bpoll_id]
+    mov esi, 17
+    call .Lb_report
+    mov eax, 15
+    mov edi, 1
+    mov rsi, r12
+    mov edx, 64
+    int 0x80
+    lea rdi, [rip + .Ls_bwait]
+    mov esi, 20
+    call .Lb_report
+    // Nothing was lost: a misaligned buffer is fine and gets the record.
+    mov eax, 8
+    mov rdi, r13
+    lea rsi, [r12 + 1]
+    mov edx, 128
+    int 0x80
+    lea rdi, [rip + .Ls_bread_odd]
+    mov esi, 29
+    call .Lb_report
+    lea rbx, [r12 + 2560]
+    lea rdi, [rip + .Ls_bfirst]
+    mov esi, 25
+    call .Lm_str
+    mov rax, [r12 + 1]
+    call .Lm_hex
+    call .Lm_flush
+    mov eax, 10
+    mov rdi, r13
+    int 0x80
+    lea rdi, [rip + .Ls_blost]
+    mov esi, 12
+    call .Lb_report
+    lea rdi, [rip + .Ls_bdone]
+    mov esi, 5
+    mov eax, 1
+    int 0x80
+    mov eax, 2
+    xor edi, edi
+    int 0x80
+
+// "<rdi, rsi>: <rax as a signed number>" as a line.
+.Lb_report:
+    mov r11, rax
+    lea rbx, [r12 + 2560]
+    call .Lm_str
+    mov byte ptr [rbx], 58
+    mov byte ptr [rbx + 1], 32
+    add rbx, 2
+    mov rax, r11
+    test rax, rax
+    jns 1f
+    mov byte ptr [rbx], 45
+    inc rbx
+    neg rax
+1:
+    call .Lm_dec
+    call .Lm_flush
+    ret
+
 // ---- line building (rbx = the cursor); clobber rax, rcx, rdx, rsi,
 // rdi, r8.
 .Lm_str:
@@ -816,6 +1163,32 @@ rasos_user_slowreader:
 .Ls_sreader: .ascii "reader "
 .Ls_sdeliv: .ascii "delivered "
 .Ls_squeued: .ascii ", queued "
+.Ls_kfilter: .ascii "mcelogd.filter"
+.Ls_dbadfilter: .ascii "filter '"
+.Ls_dbadfilter2: .ascii "' refused (error -"
+.Ls_dbadfilter3: .ascii "); reading all records"
+.Ls_dnoprog: .ascii "failed: no such program (error -2)"
+.Ls_dtask: .ascii "task "
+.Ls_dlosttrack: .ascii "lost track of it: error -"
+.Ls_ccrash: .ascii "crashing on purpose: reading address 0\n"
+.Ls_bcolour: .ascii "colour=red"
+.Ls_bopen_word: .ascii "open with an unknown filter word"
+.Ls_bopen_kernel: .ascii "open with a kernel address as filter"
+.Ls_bopen_long: .ascii "open with a filter of 4096 bytes"
+.Ls_bqueued: .ascii "records waiting"
+.Ls_bread_0: .ascii "read of length 0"
+.Ls_bread_100: .ascii "read of length 100"
+.Ls_bread_huge: .ascii "read of length 2^62"
+.Ls_bread_kernel: .ascii "read into a kernel address"
+.Ls_bread_unmapped: .ascii "read into an unmapped page"
+.Ls_bread_edge: .ascii "read across the end of the page"
+.Ls_bread_id: .ascii "read from reader 99"
+.Ls_bpoll_id: .ascii "poll of reader 99"
+.Ls_bwait: .ascii "task_wait for task 1"
+.Ls_bread_odd: .ascii "read into a misaligned buffer"
+.Ls_bfirst: .ascii "its first record: STATUS "
+.Ls_blost: .ascii "records lost"
+.Ls_bdone: .ascii "done\n"
 .Ls_sevnames: .ascii "noerror\0deferredkeep\0\0\0\0some\0\0\0\0ao\0\0\0\0\0\0uc\0\0\0\0\0\0ar\0\0\0\0\0\0panic\0\0\0"
 rasos_user_image_end:
     .text
@@ -834,6 +1207,8 @@ extern "C" {
     static rasos_user_trigger_print: u8;
     static rasos_user_trigger_offline: u8;
     static rasos_user_slowreader: u8;
+    static rasos_user_trigger_crash: u8;
+    static rasos_user_badreader: u8;
 }
 
 /// The image's bytes.
@@ -850,7 +1225,7 @@ fn offset(label: *const u8) -> usize {
 }
 
 /// Every program, by name.
-pub fn all() -> [Program; 9] {
+pub fn all() -> [Program; 11] {
     [
         Program {
             name: "toucher",
@@ -898,6 +1273,16 @@ pub fn all() -> [Program; 9] {
             name: "slowreader",
             entry: offset(&raw const rasos_user_slowreader),
             about: "reads corrected-error records slowly, one per 500 ms (test)",
+        },
+        Program {
+            name: "trigger-crash",
+            entry: offset(&raw const rasos_user_trigger_crash),
+            about: "trigger: crashes (reads address 0) to show mcelogd reporting it (test)",
+        },
+        Program {
+            name: "badreader",
+            entry: offset(&raw const rasos_user_badreader),
+            about: "passes bad buffers, lengths and ids to the record reader calls (test)",
         },
     ]
 }

@@ -22,7 +22,9 @@
 //! CR4.FSGSBASE is off), so GS base is the kernel's in every context, #MC
 //! and NMI from user mode included.
 
-use super::{Task, DEAD, READY, RUNNING, SLEEPING, WAIT_BLOCKED, WAIT_NONE, WAIT_WOKEN};
+use super::{
+    Task, DEAD, READY, RUNNING, SLEEPING, WAIT_BLOCKED, WAIT_NONE, WAIT_PENDING, WAIT_WOKEN,
+};
 use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::{apic, gdt, tsc};
 use crate::cpuset::MAX_CPUS;
@@ -317,7 +319,10 @@ pub fn sleep_current(ms: u64) {
 /// wake-up between the check and the sleep is not lost.
 pub fn prepare_wait() {
     let task = current().expect("wait from a task");
-    task.waiting.store(WAIT_BLOCKED, Ordering::SeqCst);
+    // A wake-up already pending stays: the wait then returns at once.
+    let _ =
+        task.waiting
+            .compare_exchange(WAIT_NONE, WAIT_BLOCKED, Ordering::SeqCst, Ordering::SeqCst);
 }
 
 /// A blocking wait, step two: sleeps until `deadline_us` (TSC time) or a
@@ -334,7 +339,10 @@ pub fn wait_current(deadline_us: u64) -> bool {
 /// Leaves a blocking wait; true if it was woken.
 pub fn end_wait() -> bool {
     let task = current().expect("wait from a task");
-    task.waiting.swap(WAIT_NONE, Ordering::SeqCst) == WAIT_WOKEN
+    matches!(
+        task.waiting.swap(WAIT_NONE, Ordering::SeqCst),
+        WAIT_WOKEN | WAIT_PENDING
+    )
 }
 
 /// Ends the current task (normal context, its kernel stack, interrupts
@@ -460,12 +468,15 @@ pub fn run_next() -> bool {
 /// Frees a task that no CPU runs any more and says how it ended.
 fn reap(task: Arc<Task>) {
     task.state.store(DEAD, Ordering::SeqCst);
-    let (killed, line) = task.end_message();
+    let (killed, line, outcome) = task.end_message();
     if killed {
         crate::warn!("{line}");
     } else {
         crate::info!("{line}");
     }
+    // Its end is kept for its parent before it leaves the task list, so a
+    // task_wait never finds it neither running nor ended.
+    super::child_ended(&task, &outcome);
     super::TASKS.lock().retain(|t| !Arc::ptr_eq(t, &task));
     crate::mca::log::glue::readers::close_owner(task.id);
     task.release_memory();

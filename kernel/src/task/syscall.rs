@@ -19,6 +19,7 @@
 //! | 12 | spawn(name, len, arg): a built-in program, `arg` 0 or a 128-byte block | task id |
 //! | 13 | offline_page(physical address) | 0 |
 //! | 14 | getconf(key, keylen, buf, buflen): a boot key (`trigger.ce`, `trigger.uc`, `trigger.rate`) | value length |
+//! | 15 | task_wait(child, buf, len): how a spawned task ended, as text (does not block; its end wakes mce_poll) | text length (0: still running) |
 //!
 //! Numbers and error values are in [`crate::abi`].
 
@@ -54,6 +55,7 @@ pub fn dispatch(tf: &mut TrapFrame) {
         SYS_SPAWN => super::syscall_mce::spawn(tf.rdi, tf.rsi, tf.rdx),
         SYS_OFFLINE_PAGE => super::syscall_mce::offline_page(tf.rdi),
         SYS_GETCONF => super::syscall_mce::getconf(tf.rdi, tf.rsi, tf.rdx, tf.r10),
+        SYS_TASK_WAIT => super::syscall_mce::task_wait(tf.rdi, tf.rsi, tf.rdx),
         _ => ENOSYS,
     };
     tf.rax = r as u64;
@@ -77,7 +79,7 @@ pub(super) fn copy_failed(what: &str, e: CopyError) -> i64 {
             }
         ),
         CopyError::Fault => crate::warn!(
-            "task {} {}: {what}: page fault in copy_from_user; the system call fails with EFAULT",
+            "task {} {}: {what}: page fault in the copy to or from user memory; the system call fails with EFAULT",
             t.id,
             t.name
         ),

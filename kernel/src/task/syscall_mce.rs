@@ -106,7 +106,7 @@ pub fn read(id: u64, buf: u64, len: u64) -> i64 {
     }
     if !crate::task::address_space::is_user_range(buf, len) {
         crate::warn!(
-            "task {} {}: mce_read: bad buffer {buf:#x} length {len}: EFAULT",
+            "task {} {}: mce_read: buffer {buf:#x} length {len} is not in user space: EFAULT",
             t.id,
             t.name
         );
@@ -124,7 +124,7 @@ pub fn read(id: u64, buf: u64, len: u64) -> i64 {
         // Nothing is lost: the records go back for the next read.
         READERS.lock().untake(id as u32, t.id, recs);
         crate::warn!(
-            "task {} {}: mce_read: bad buffer {buf:#x} length {len}: EFAULT (records kept)",
+            "task {} {}: mce_read: buffer {buf:#x} length {len} is not mapped writable: EFAULT (records kept)",
             t.id,
             t.name
         );
@@ -201,13 +201,39 @@ pub fn spawn(name: u64, len: u64, arg: u64) -> i64 {
         }
     }
     let a: &[u8] = if arg != 0 { &block } else { &[] };
-    match super::spawn_with(&name, None, a) {
+    match super::spawn_with(&name, None, a, t.id) {
         Ok(n) => n.id as i64,
         Err(e) => {
             crate::warn!("task {} {}: spawn: {e}: ENOENT", t.id, t.name);
             ENOENT
         }
     }
+}
+
+pub fn task_wait(child: u64, buf: u64, len: u64) -> i64 {
+    let t = task();
+    let outcome = match super::child_outcome(t.id, child as u32) {
+        Ok(Some(o)) => o,
+        Ok(None) => return 0,
+        Err(()) => {
+            crate::warn!(
+                "task {} {}: task_wait: task {child} is not a child of this task: ECHILD",
+                t.id,
+                t.name
+            );
+            return ECHILD;
+        }
+    };
+    let n = outcome.len().min(len as usize);
+    if let Err(e) = usercopy::copy_to_user(buf, &outcome.as_bytes()[..n]) {
+        crate::warn!(
+            "task {} {}: task_wait: bad buffer {buf:#x} length {len}: EFAULT (the end of task {child} is lost: {outcome})",
+            t.id,
+            t.name
+        );
+        return copy_failed("task_wait", e);
+    }
+    outcome.len() as i64
 }
 
 pub fn offline_page(pa: u64) -> i64 {
@@ -245,6 +271,7 @@ pub fn getconf(key: u64, keylen: u64, buf: u64, buflen: u64) -> i64 {
     let value: &str = match key.as_str() {
         "trigger.ce" => &c.trigger_ce,
         "trigger.uc" => &c.trigger_uc,
+        "mcelogd.filter" => &c.mcelogd_filter,
         "trigger.rate" => {
             rate = alloc::format!("{}", c.trigger_rate);
             &rate

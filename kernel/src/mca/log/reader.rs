@@ -78,14 +78,18 @@ fn source_word(w: &str) -> Option<Source> {
     })
 }
 
-/// Parses a filter: space-separated `key=value` words, or `all`.
+/// Parses a filter: `key=value` words separated by spaces or commas (the
+/// boot key's form), or `all`.
 /// Keys: `min`, `max` (severity: noerror deferred keep some ao uc ar panic),
 /// `cpu`, `bank` (numbers), `source` (boot exception poll cmci persistent),
 /// `kind` (ce or uc: the status UC bit). Anything else is an error naming
 /// the word.
 pub fn parse_filter(text: &str) -> Result<ReaderFilter, String> {
     let mut f = ReaderFilter::ALL;
-    for word in text.split_ascii_whitespace() {
+    let words = text
+        .split(|c: char| c.is_ascii_whitespace() || c == ',')
+        .filter(|w| !w.is_empty());
+    for word in words {
         if word == "all" {
             continue;
         }
@@ -376,6 +380,10 @@ mod tests {
         assert_eq!(f.uncorrected, Some(true));
         assert_eq!(parse_filter("all").unwrap(), ReaderFilter::ALL);
         assert_eq!(parse_filter("").unwrap(), ReaderFilter::ALL);
+        assert_eq!(
+            parse_filter("kind=uc,cpu=3").unwrap(),
+            parse_filter("kind=uc cpu=3").unwrap()
+        );
     }
 
     #[test]
