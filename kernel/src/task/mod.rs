@@ -357,7 +357,7 @@ impl Task {
                     None => "?",
                 };
                 let at = if pa == u64::MAX {
-                    String::from(" (no address reported)")
+                    String::from(" (no usable address)")
                 } else if va == u64::MAX {
                     format!(" at physical {pa:#x}")
                 } else {

@@ -1,5 +1,5 @@
 //! Recovery in normal context: the kernel's memory_failure(). Uncorrected
-//! memory errors with a usable physical address (SRAO found by #MC, UCNA
+//! memory errors with a usable physical address (`usable_address`) (SRAO found by #MC, UCNA
 //! found by polling, SRAR after the rendezvous) poison their page: the frame
 //! allocator never hands it out again, and user tasks that map it lose it
 //! and are killed (`task::memory_failure`).
@@ -7,7 +7,7 @@
 use crate::boot::FRAMES;
 use crate::mca::log::notify::{Filter, Subscriber};
 use crate::mca::record::{MceRecord, Severity};
-use crate::mca::recovery::address::physical_address;
+use crate::mca::recovery::address::usable_address;
 use crate::mm::frame::{RetireResult, Retired, PAGE_SIZE};
 use crate::{info, warn};
 
@@ -34,11 +34,15 @@ fn memory_failure_record(rec: &MceRecord) {
     if rec.severity == Severity::Keep {
         return;
     }
-    match physical_address(rec) {
-        Some(addr) => memory_failure(addr, rec.severity),
-        None => warn!(
-            "Memory failure: cpu{} bank {}: address {:#x} is not a physical address (MISC {:#x}); page not poisoned",
-            rec.cpu, rec.bank, rec.addr, rec.misc
+    match usable_address(rec) {
+        Ok(addr) => memory_failure(addr, rec.severity),
+        Err(why) => warn!(
+            "Memory failure: cpu{} bank {} ADDR {:#x} MISC {:#x}: address not usable: {}; no page poisoned",
+            rec.cpu,
+            rec.bank,
+            rec.addr,
+            rec.misc,
+            why.reason()
         ),
     }
 }
