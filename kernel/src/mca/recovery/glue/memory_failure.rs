@@ -1,8 +1,9 @@
 //! Recovery in normal context: the kernel's memory_failure(). Uncorrected
-//! memory errors with a usable physical address (`usable_address`) (SRAO found by #MC, UCNA
-//! found by polling, SRAR after the rendezvous) poison their page: the frame
-//! allocator never hands it out again, and user tasks that map it lose it
-//! and are killed (`task::memory_failure`).
+//! memory errors whose address is usable (`usable_address`: SRAO found by
+//! #MC, UCNA found by polling, SRAR after the rendezvous) poison their page:
+//! the frame allocator never hands it out again, and user tasks that map it
+//! lose it (`task::memory_failure`: killed late, on their next touch, or at
+//! once with `mce.early_kill=on`).
 
 use crate::boot::FRAMES;
 use crate::mca::log::notify::{Filter, Subscriber};
