@@ -40,6 +40,7 @@ core::arch::global_asm!(
     .global rasos_user_trigger_offline
     .global rasos_user_slowreader
     .global rasos_user_napper
+    .global rasos_user_copyout
 rasos_user_image_start:
 
 // ---- toucher: one page, written with a pattern and read back, forever;
@@ -853,6 +854,26 @@ rasos_user_napper:
     jmp .Ln_loop
 .Ls_nreread: .ascii "read my page again: "
 
+// ---- copyout: has the kernel copy into its page with copy_to_user for
+// 20 s at a time (test system call 64), from a kernel frame; reports it.
+rasos_user_copyout:
+    mov eax, 5
+    int 0x80
+    test rax, rax
+    js .Lt_nomem
+    mov r12, rax
+.Lco_loop:
+    mov eax, 64
+    mov rdi, r12
+    mov esi, 4096
+    mov edx, 20000
+    int 0x80
+    mov rdx, rax
+    lea rdi, [rip + .Ls_copied]
+    mov esi, 7
+    call .Lu_print_num
+    jmp .Lco_loop
+
 rasos_user_image_end:
     .text
 "#
@@ -871,6 +892,7 @@ extern "C" {
     static rasos_user_trigger_offline: u8;
     static rasos_user_slowreader: u8;
     static rasos_user_napper: u8;
+    static rasos_user_copyout: u8;
 }
 
 /// The image's bytes.
@@ -887,7 +909,7 @@ fn offset(label: *const u8) -> usize {
 }
 
 /// Every program, by name.
-pub fn all() -> [Program; 10] {
+pub fn all() -> [Program; 11] {
     [
         Program {
             name: "toucher",
@@ -940,6 +962,11 @@ pub fn all() -> [Program; 10] {
             name: "napper",
             entry: offset(&raw const rasos_user_napper),
             about: "maps a page, then sleeps; reads the page again once told to (test: late kill)",
+        },
+        Program {
+            name: "copyout",
+            entry: offset(&raw const rasos_user_copyout),
+            about: "has the kernel copy into its page with copy_to_user for 20 s (test)",
         },
     ]
 }
