@@ -26,6 +26,9 @@ pub const SYS_SPAWN: u64 = 12;
 pub const SYS_OFFLINE_PAGE: u64 = 13;
 /// getconf(key, keylen, buf, buflen): a boot key's value; its length.
 pub const SYS_GETCONF: u64 = 14;
+/// Test only: copy_to_user from a kernel frame again and again (a number
+/// apart from the others so new calls do not collide with it).
+pub const SYS_COPYOUTSPIN: u64 = 64;
 
 pub const EPERM: i64 = -1;
 pub const ENOENT: i64 = -2;
