@@ -13,6 +13,9 @@ SHELL := /bin/bash
 
 FIRMWARE  ?= bios
 CPUS      ?= 4
+# QEMU=10 runs QEMU 10 (x2APIC under TCG, hundreds of vCPUs) that make setup
+# unpacks under target/qemu10; the default is the system's QEMU.
+QEMU      ?= 7
 CPU       ?= intel
 MEM       ?= 512M
 CMDLINE   ?= demo=on mcelogd=on
@@ -46,7 +49,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup build kernel image run test bench usb fuzz clean
 
-## setup: install QEMU, OVMF and the nightly's rust-src/llvm-tools (idempotent)
+## setup: install QEMU, OVMF, QEMU 10 under target/qemu10 and the nightly's
+## rust-src/llvm-tools (idempotent)
 setup:
 	@need=""; \
 	command -v qemu-system-x86_64 >/dev/null || need="$$need qemu-system-x86"; \
@@ -56,6 +60,7 @@ setup:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  $(SUDO) apt-get install -y -q $$need || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$need; }; \
 	fi
+	@bash boot/setup-qemu10.sh target/qemu10
 	@comps=$$(rustup +nightly component list --installed 2>/dev/null); \
 	for c in rust-src llvm-tools; do \
 	  echo "$$comps" | grep -q "^$$c" || rustup +nightly component add $$c || rustup +nightly component add $$c-preview; \
@@ -77,7 +82,7 @@ image: build
 run: setup build
 	$(BOOT) run --kernel $(KERNEL) --out target/images --firmware $(FIRMWARE) \
 	  --cpus $(CPUS) --cpu $(CPU) --mem $(MEM) --cmdline '$(CMDLINE)' \
-	  --qmp $(QMP) --erst $(ERST) --erst-size $(ERST_SIZE) --qemu-args '$(QEMU_ARGS)'
+	  --qmp $(QMP) --erst $(ERST) --erst-size $(ERST_SIZE) --qemu $(QEMU) --qemu-args '$(QEMU_ARGS)'
 
 ## test: host unit tests, then the QEMU-driven tests
 test: setup build

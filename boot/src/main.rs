@@ -5,7 +5,7 @@
 //! boot image --kernel ELF [--out DIR] [--firmware bios|uefi|both] [--cmdline '...']
 //! boot run   --kernel ELF [--out DIR] [--firmware bios|uefi] [--cmdline '...']
 //!            [--cpus N] [--cpu intel|amd|MODEL] [--mem 512M] [--qmp PATH]
-//!            [--erst PATH|none] [--erst-size BYTES] [--qemu-args '...']
+//!            [--erst PATH|none] [--erst-size BYTES] [--qemu 7|10] [--qemu-args '...']
 //! boot usb   --image IMG --dev /dev/sdX [--yes]
 //! ```
 //!
@@ -114,6 +114,11 @@ fn main() {
             if let Some(sz) = a.take("--erst-size") {
                 o.erst_size = parse_num(&sz).unwrap_or_else(|| die("--erst-size takes a number"));
             }
+            if let Some(q) = a.take("--qemu") {
+                let here = std::env::current_dir().unwrap_or_else(|e| die(&format!("cwd: {e}")));
+                o.qemu = qemu::Qemu::parse(&q, &here)
+                    .unwrap_or_else(|| die("--qemu 7|10 (7: the system's QEMU; 10: make setup's)"));
+            }
             if let Some(q) = a.take("--qemu-args") {
                 o.extra = qemu::split_args(&q);
             }
@@ -218,7 +223,11 @@ fn run(o: &Options) -> i32 {
         }
     }
     eprintln!(
-        "boot: {} image {}, {} vCPUs, -cpu {}, {} RAM{}{}",
+        "boot: {}{} image {}, {} vCPUs, -cpu {}, {} RAM{}{}",
+        match &o.qemu {
+            qemu::Qemu::System => String::new(),
+            qemu::Qemu::Tree(root) => format!("QEMU 10 ({}), ", root.display()),
+        },
         o.firmware.name(),
         o.image.display(),
         o.cpus,

@@ -39,6 +39,39 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// Extra arguments, appended last.
     pub extra: Vec<String>,
+    /// Which QEMU runs the guest.
+    pub qemu: Qemu,
+}
+
+/// The system's QEMU (Debian 12: 7.2) or QEMU 10 unpacked by `make setup`
+/// (`boot/setup-qemu10.sh`) under a folder of its own: the one that offers
+/// x2APIC under TCG and hundreds of vCPUs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Qemu {
+    System,
+    /// The unpacked tree's root (it holds `usr/bin`, `usr/lib`, `usr/share`).
+    Tree(PathBuf),
+}
+
+/// Where `make setup` unpacks QEMU 10, relative to the workspace.
+pub const QEMU10_DIR: &str = "target/qemu10";
+
+impl Qemu {
+    /// `--qemu 7|system` or `--qemu 10` (the tree under `workspace`).
+    pub fn parse(name: &str, workspace: &std::path::Path) -> Option<Qemu> {
+        match name {
+            "" | "7" | "system" => Some(Qemu::System),
+            "10" => Some(Qemu::Tree(workspace.join(QEMU10_DIR))),
+            _ => None,
+        }
+    }
+
+    fn program(&self) -> PathBuf {
+        match self {
+            Qemu::System => "qemu-system-x86_64".into(),
+            Qemu::Tree(root) => root.join("usr/bin/qemu-system-x86_64"),
+        }
+    }
 }
 
 impl Options {
@@ -54,6 +87,7 @@ impl Options {
             erst_size: DEFAULT_ERST_SIZE,
             work_dir,
             extra: Vec::new(),
+            qemu: Qemu::System,
         }
     }
 }
@@ -96,9 +130,27 @@ pub fn split_args(s: &str) -> Vec<String> {
     out
 }
 
+/// What q35 needs beyond `-smp N` for N vCPUs. APIC ids above 255 exist
+/// only in x2APIC mode, and interrupts from the I/O APIC (and MSIs) can
+/// reach them only through interrupt remapping in extended mode (EIM), as on
+/// real servers; QEMU's VT-d model provides that.
+pub fn cpu_count_args(cpus: u32) -> Vec<String> {
+    if cpus > 255 {
+        vec!["-device".into(), "intel-iommu,intremap=on,eim=on".into()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Builds the argument list (without the program name).
 pub fn args(o: &Options) -> Result<Vec<String>, String> {
-    let mut a: Vec<String> = vec![
+    let mut a: Vec<String> = Vec::new();
+    if let Qemu::Tree(root) = &o.qemu {
+        // Its own firmware and option ROMs, not the system QEMU's.
+        a.push("-L".into());
+        a.push(root.join("usr/share/qemu").display().to_string());
+    }
+    a.extend([
         "-machine".into(),
         "q35".into(),
         "-smp".into(),
@@ -115,7 +167,8 @@ pub fn args(o: &Options) -> Result<Vec<String>, String> {
         "-no-reboot".into(),
         "-device".into(),
         "isa-debug-exit,iobase=0xf4,iosize=0x04".into(),
-    ];
+    ]);
+    a.extend(cpu_count_args(o.cpus));
     if let Some(qmp) = &o.qmp {
         let _ = std::fs::remove_file(qmp);
         a.push("-qmp".into());
@@ -167,7 +220,24 @@ pub fn args(o: &Options) -> Result<Vec<String>, String> {
 /// on the child's stdout.
 pub fn spawn(o: &Options, stdin: Stdio, stdout: Stdio) -> Result<Child, String> {
     let args = args(o)?;
-    let mut cmd = Command::new("qemu-system-x86_64");
+    let program = o.qemu.program();
+    if let Qemu::Tree(_) = &o.qemu {
+        if !program.exists() {
+            return Err(format!(
+                "{}: not found (QEMU 10 is unpacked there by `make setup`)",
+                program.display()
+            ));
+        }
+    }
+    let mut cmd = Command::new(&program);
+    if let Qemu::Tree(root) = &o.qemu {
+        // Without this QEMU 10 loads the system QEMU's modules and aborts
+        // ("Only modules from the same build can be loaded").
+        cmd.env(
+            "QEMU_MODULE_DIR",
+            root.join("usr/lib/x86_64-linux-gnu/qemu"),
+        );
+    }
     cmd.args(&args).stdin(stdin).stdout(stdout).process_group(0);
     // SAFETY: prctl is async-signal-safe and touches only the child.
     unsafe {
@@ -178,7 +248,8 @@ pub fn spawn(o: &Options, stdin: Stdio, stdout: Stdio) -> Result<Child, String> 
     }
     cmd.spawn().map_err(|e| {
         format!(
-            "starting qemu-system-x86_64: {e} (install the `qemu-system-x86` package: make setup)"
+            "starting {}: {e} (make setup installs QEMU: the `qemu-system-x86` package, and QEMU 10 under {QEMU10_DIR})",
+            program.display()
         )
     })
 }
@@ -284,6 +355,32 @@ mod tests {
         )));
         assert!(a.ends_with("format=raw,snapshot=on,file=/x/bios.img -S"));
         assert!(!a.contains("pflash"));
+    }
+
+    #[test]
+    fn qemu10_uses_its_own_data_and_many_cpus_get_interrupt_remapping() {
+        let dir = std::env::temp_dir().join("boot-args-test10");
+        let mut o = Options::new(Firmware::Bios, "/x/bios.img".into(), dir);
+        assert!(!args(&o).unwrap().contains(&"-L".to_string()));
+        let ws = std::path::Path::new("/ws");
+        assert_eq!(Qemu::parse("7", ws), Some(Qemu::System));
+        assert_eq!(Qemu::parse("8", ws), None);
+        o.qemu = Qemu::parse("10", ws).unwrap();
+        assert_eq!(
+            o.qemu.program(),
+            PathBuf::from("/ws/target/qemu10/usr/bin/qemu-system-x86_64")
+        );
+        o.cpus = 255;
+        let a = args(&o).unwrap().join(" ");
+        assert!(
+            a.starts_with("-L /ws/target/qemu10/usr/share/qemu -machine q35 -smp 255"),
+            "{a}"
+        );
+        assert!(!a.contains("intel-iommu"));
+        o.cpus = 288;
+        let a = args(&o).unwrap().join(" ");
+        assert!(a.contains("-smp 288"));
+        assert!(a.contains("-device intel-iommu,intremap=on,eim=on"), "{a}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub const SYS_GETCONF: u64 = 14;
 /// it runs, ECHILD if it is no child of the caller. Does not block: an
 /// ending child wakes its parent's mce_poll.
 pub const SYS_TASK_WAIT: u64 = 15;
+/// Test only: copy_to_user from a kernel frame again and again (a number
+/// apart from the others so new calls do not collide with it).
+pub const SYS_COPYOUTSPIN: u64 = 64;
 
 pub const EPERM: i64 = -1;
 pub const ENOENT: i64 = -2;

@@ -39,13 +39,19 @@ pub fn phys_to_virt(phys: u64) -> u64 {
 
 const HEAP_MAX: u64 = 32 << 20;
 
-/// Finds a block for the heap: the largest usable region, at most HEAP_MAX.
+/// Finds a block for the heap: the largest usable region, at most HEAP_MAX
+/// or a quarter of it if that is more. Each started CPU takes about 300 KiB
+/// of heap (stacks, tables; `smp` reports it), so 32 MiB ends near 100
+/// CPUs; a machine with hundreds of CPUs has the memory for a larger heap.
 fn heap_region(boot_info: &BootInfo) -> Option<(u64, u64)> {
     boot_info
         .memory_regions
         .iter()
         .filter(|r| r.kind == MemoryRegionKind::Usable && r.start >= 0x10_0000)
-        .map(|r| (r.start, (r.end - r.start).min(HEAP_MAX)))
+        .map(|r| {
+            let len = r.end - r.start;
+            (r.start, len.min(HEAP_MAX.max(len / 4)))
+        })
         .max_by_key(|&(_, len)| len)
 }
 
@@ -137,7 +143,7 @@ pub fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         );
     }
 
-    apic::init_bsp(offset);
+    apic::init_bsp(offset, cpu.x2apic);
     apic::init_cpu();
     let bsp_apic = apic::id();
     percpu::init(0, bsp_apic, bsp_tss);

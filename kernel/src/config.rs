@@ -102,6 +102,11 @@ pub struct Config {
     /// `smp.test_withhold_cpu`: for tests, the start-up IPIs of this CPU
     /// are not sent, as if it were dead, to exercise the start timeout.
     pub test_withhold_cpu: Option<u32>,
+    /// `mce.early_kill`: memory_failure kills every task mapping a page with
+    /// an action-optional error at once (Linux's
+    /// `vm.memory_failure_early_kill`); off: it unmaps the page and kills
+    /// only a task that touches it again.
+    pub early_kill: bool,
     /// `test`: a named in-kernel test scenario to run after boot (used by the
     /// host-driven tests, e.g. `test=panic`); empty for a normal boot.
     pub test: String,
@@ -131,6 +136,7 @@ impl Default for Config {
             log: LogLevel::Info,
             test_unresponsive_cpu: None,
             test_withhold_cpu: None,
+            early_kill: false,
             test: String::new(),
         }
     }
@@ -293,6 +299,9 @@ impl Config {
             }
             "einj" => self.einj = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "demo" => self.demo = parse_bool(value).ok_or_else(|| bad("on or off"))?,
+            "mce.early_kill" => {
+                self.early_kill = parse_bool(value).ok_or_else(|| bad("on or off"))?
+            }
             "mcelogd" => self.mcelogd = parse_bool(value).ok_or_else(|| bad("on or off"))?,
             "trigger.ce" | "trigger.uc" => {
                 if value.is_empty() || value.len() > 32 {
@@ -364,6 +373,9 @@ impl fmt::Display for Config {
         if self.demo {
             write!(f, " demo=on")?;
         }
+        if self.early_kill {
+            write!(f, " mce.early_kill=on")?;
+        }
         if self.pstore_log_kib != PSTORE_LOG_KIB_DEFAULT {
             write!(f, " pstore.log_kib={}", self.pstore_log_kib)?;
         }
@@ -411,7 +423,7 @@ mod tests {
     #[test]
     fn every_key() {
         let (c, p) = Config::parse(
-            "mce.tolerant=3 mce.monarch_timeout_us=0x100 mce.poll_ms=50 mce.ring_capacity=8 einj=on log=debug mce.test_unresponsive_cpu=2 mce.storm_threshold=3 mce.storm_poll_ms=100 mce.storm_clean_polls=4 cec.threshold=2 cec.window_s=60 test=panic",
+            "mce.tolerant=3 mce.monarch_timeout_us=0x100 mce.poll_ms=50 mce.ring_capacity=8 einj=on log=debug mce.test_unresponsive_cpu=2 mce.storm_threshold=3 mce.storm_poll_ms=100 mce.storm_clean_polls=4 cec.threshold=2 cec.window_s=60 mce.early_kill=on test=panic",
         );
         assert!(p.is_empty(), "{p:?}");
         assert_eq!(c.tolerant, 3);
@@ -427,6 +439,7 @@ mod tests {
             (3, 100, 4)
         );
         assert_eq!((c.cec_threshold, c.cec_window_s), (2, 60));
+        assert!(c.early_kill);
         // What is printed parses back to the same configuration.
         assert_eq!(Config::parse(&c.to_string()).0, c);
     }

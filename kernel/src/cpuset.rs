@@ -122,21 +122,36 @@ fn index(cpu: u32) -> Option<(usize, u64)> {
     ((cpu as usize) < MAX_CPUS).then(|| (cpu as usize / 64, 1u64 << (cpu % 64)))
 }
 
-/// `0,2,3`, or `none`: the form the kernel's messages use.
+/// `0,2-3,8-287`, or `none`: runs of consecutive CPUs as ranges, the form
+/// of Linux's CPU lists (`%*pbl`, /sys/devices/system/cpu/online), so a
+/// line about hundreds of CPUs stays one short line.
 impl fmt::Display for CpuSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut run: Option<(u32, u32)> = None;
         let mut first = true;
-        for cpu in self.iter() {
-            if !first {
-                f.write_str(",")?;
-            }
-            write!(f, "{cpu}")?;
+        let mut put = |f: &mut fmt::Formatter<'_>, (lo, hi): (u32, u32)| {
+            let sep = if first { "" } else { "," };
             first = false;
+            if lo == hi {
+                write!(f, "{sep}{lo}")
+            } else {
+                write!(f, "{sep}{lo}-{hi}")
+            }
+        };
+        for cpu in self.iter() {
+            run = match run {
+                Some((lo, hi)) if cpu == hi + 1 => Some((lo, cpu)),
+                Some(r) => {
+                    put(f, r)?;
+                    Some((cpu, cpu))
+                }
+                None => Some((cpu, cpu)),
+            };
         }
-        if first {
-            f.write_str("none")?;
+        match run {
+            Some(r) => put(f, r),
+            None => f.write_str("none"),
         }
-        Ok(())
     }
 }
 
@@ -252,7 +267,14 @@ mod tests {
     fn display_as_the_kernel_prints_it() {
         assert_eq!(CpuSet::EMPTY.to_string(), "none");
         let s: CpuSet = [0, 2, 3].into_iter().collect();
-        assert_eq!(s.to_string(), "0,2,3");
+        assert_eq!(s.to_string(), "0,2-3");
+        assert_eq!(CpuSet::single(7).to_string(), "7");
+        let mut many = CpuSet::first_n(288);
+        many.remove(5);
+        many.insert(1023);
+        assert_eq!(many.to_string(), "0-4,6-287,1023");
+        let odd: CpuSet = (0..9).filter(|c| c % 2 == 1).collect();
+        assert_eq!(odd.to_string(), "1,3,5,7");
     }
 
     #[test]

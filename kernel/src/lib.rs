@@ -16,6 +16,7 @@ pub mod apei;
 pub mod config;
 pub mod cpuset;
 pub mod firmware;
+pub mod ipi;
 pub mod mca;
 pub mod mm;
 pub mod pstore;

@@ -103,7 +103,8 @@ fn write_at<T: Copy>(base: u64, off: usize, v: T) {
 
 /// Starts every enabled AP the MADT lists. Returns how many came up.
 pub fn start_aps() -> u32 {
-    let procs = match crate::firmware::glue::acpi::processors() {
+    let me = apic::id();
+    let procs = match crate::firmware::glue::acpi::processors(me) {
         Ok(p) => p,
         Err(e) => {
             warn!("smp: cannot enumerate processors ({e}); running on the boot CPU only");
@@ -111,14 +112,14 @@ pub fn start_aps() -> u32 {
         }
     };
     info!(
-        "smp: MADT: boot CPU APIC id {}, {} application processor(s){}",
-        procs.bsp_apic_id,
+        "smp: MADT: boot CPU APIC id {}{}, {} application processor(s) ({} x2APIC entries), {} disabled, {} entries skipped, {} LINT NMI entries",
+        me,
+        if procs.bsp.is_some() { "" } else { " (not listed)" },
         procs.aps.len(),
-        if procs.disabled > 0 {
-            alloc::format!(", {} disabled", procs.disabled)
-        } else {
-            alloc::string::String::new()
-        }
+        procs.aps.iter().filter(|p| p.x2apic).count(),
+        procs.disabled,
+        procs.skipped,
+        procs.lint_nmi.len()
     );
     if procs.aps.is_empty() {
         return 0;
@@ -151,19 +152,17 @@ pub fn start_aps() -> u32 {
     write_at(base, l.cr4, 0xa0u32);
     write_at(base, l.entry, ap_entry as *const () as u64);
 
+    let heap_before = crate::mm::glue::heap::used();
     let withhold = crate::boot::config().test_withhold_cpu;
     let mut started = 0;
     let mut next_cpu = 1u32;
-    let me = apic::id();
-    let mut seen = alloc::vec::Vec::new();
-    for &apic_id in &procs.aps {
-        // Firmware tables are untrusted: never INIT ourselves or a CPU
-        // listed twice (LocalApic and X2Apic entries for one CPU).
-        if apic_id == me || seen.contains(&apic_id) {
-            warn!("smp: MADT lists APIC id {apic_id} again (or as an AP while it is the boot CPU); skipped");
+    // The parser left out the boot CPU and repeated ids (one CPU listed as
+    // both type 0 and type 9), so nobody INITs itself or a CPU twice.
+    for apic_id in procs.aps.iter().map(|p| p.apic_id) {
+        if !apic::is_x2apic() && apic_id > 254 {
+            warn!("smp: APIC id {apic_id} left offline: xAPIC mode addresses ids up to 254 only");
             continue;
         }
-        seen.push(apic_id);
         if next_cpu as usize >= MAX_CPUS {
             warn!("smp: APIC id {apic_id} left offline: more than {MAX_CPUS} CPUs");
             continue;
@@ -183,13 +182,14 @@ pub fn start_aps() -> u32 {
             next_cpu += 1;
             continue;
         }
-        apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Init);
+        // The id is addressable in this mode (checked above).
+        let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Init);
         tsc::delay_us(10_000);
         let vector = (tramp >> 12) as u8;
-        apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
+        let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
         tsc::delay_us(200);
         if !AP_STARTED.load(Ordering::SeqCst) {
-            apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
+            let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
         }
         if wait_for(cpu) {
             started += 1;
@@ -201,7 +201,34 @@ pub fn start_aps() -> u32 {
         online_count(),
         procs.aps.len() + 1
     );
+    report_percpu_memory(
+        crate::mm::glue::heap::used().saturating_sub(heap_before),
+        next_cpu - 1,
+    );
     started
+}
+
+/// One line: what each started CPU cost (measured as heap growth while the
+/// APs started: kernel and IST stacks, GDT/TSS, per-CPU area, its MCA
+/// set-up), plus the per-CPU slots of the static tables sized MAX_CPUS
+/// (mailboxes, APIC ids, rendezvous arrival/exit times and positions).
+fn report_percpu_memory(heap_bytes: usize, cpus_started: u32) {
+    if cpus_started == 0 {
+        return;
+    }
+    let per_ap = heap_bytes / cpus_started as usize;
+    let stacks = AP_STACK_SIZE + 3 * gdt::IST_STACK_SIZE;
+    let statics = (core::mem::size_of_val(&MAILBOXES)
+        + core::mem::size_of_val(&IDLE_MAILBOXES)
+        + core::mem::size_of_val(&APIC_IDS))
+        / MAX_CPUS
+        + crate::mca::exception::glue::handler::RENDEZVOUS.per_cpu_bytes();
+    let n = online_count() as usize;
+    info!(
+        "percpu: {} bytes per CPU ({per_ap} allocated per started CPU, of them {stacks} stacks; {statics} in static per-CPU slots), {} KiB for {n} CPUs",
+        per_ap + statics,
+        ((per_ap + statics) * n) >> 10
+    );
 }
 
 /// Waits (bounded) for `cpu` to report in; names it if it does not. Its
@@ -363,7 +390,10 @@ fn post(
     mb.func.store(f as usize, Ordering::SeqCst);
     mb.arg.store(arg, Ordering::SeqCst);
     mb.state.store(1, Ordering::SeqCst);
-    apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Fixed(vector));
+    if apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Fixed(vector)).is_err() {
+        mb.state.store(0, Ordering::SeqCst);
+        return Err("CPU's APIC id is not addressable in this APIC mode");
+    }
     Ok(Call { cpu, boxes })
 }
 

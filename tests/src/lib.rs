@@ -59,6 +59,8 @@ pub struct VmOptions {
     /// Back guest RAM with a file the test can read and write while the
     /// guest runs (to play firmware: BERT regions, EINJ mailboxes).
     pub shared_ram: bool,
+    /// Run on QEMU 10 (unpacked by `make setup`) instead of the system's QEMU.
+    pub qemu10: bool,
     pub extra: Vec<String>,
 }
 
@@ -72,6 +74,7 @@ impl Default for VmOptions {
             cmdline: String::new(),
             erst: None,
             shared_ram: false,
+            qemu10: false,
             extra: Vec::new(),
         }
     }
@@ -104,6 +107,11 @@ impl VmOptions {
     }
     pub fn qemu_arg(mut self, a: &str) -> Self {
         self.extra.push(a.into());
+        self
+    }
+    /// QEMU 10 (x2APIC under TCG, hundreds of vCPUs; `boot::qemu::Qemu`).
+    pub fn qemu10(mut self) -> Self {
+        self.qemu10 = true;
         self
     }
     pub fn shared_ram(mut self) -> Self {
@@ -228,6 +236,9 @@ impl Vm {
         q.qmp = Some(qmp_path.clone());
         q.erst = Some(o.erst.clone().unwrap_or_else(|| dir.join("erst.bin")));
         q.extra = o.extra.clone();
+        if o.qemu10 {
+            q.qemu = boot::qemu::Qemu::Tree(workspace_root().join(boot::qemu::QEMU10_DIR));
+        }
         let mut child =
             boot::qemu::spawn(&q, Stdio::piped(), Stdio::piped()).unwrap_or_else(|e| panic!("{e}"));
         let console = Arc::new((Mutex::new(Console::default()), Condvar::new()));

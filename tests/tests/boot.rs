@@ -57,6 +57,22 @@ fn uefi_boots_to_ready() {
     boots_to_ready(Firmware::Uefi);
 }
 
+/// `make setup`'s QEMU 10 (target/qemu10) starts, with its own modules and
+/// data, and offers what QEMU 7.2's TCG does not: x2APIC.
+#[test]
+fn boots_on_qemu10() {
+    let mut vm = boot_ready("boot-qemu10", VmOptions::default().qemu10());
+    // Offered, so switched to (as Linux does).
+    let apic = vm.grep(r"local APIC: id 0 x2APIC mode \(x2APIC offered\)");
+    assert_eq!(apic.len(), 1, "{}", vm.output());
+    assert!(
+        !vm.grep(r"smp: 4 of 4 CPUs online").is_empty(),
+        "{}",
+        vm.output()
+    );
+    assert_eq!(vm.quit(), ExitKind::NoExitCode);
+}
+
 #[test]
 fn configuration_problems_are_reported_and_ignored() {
     let mut vm = boot_ready(

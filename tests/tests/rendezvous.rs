@@ -21,11 +21,13 @@ fn boot(name: &str, cpus: u32, cpu: &str, cmdline: &str) -> Vm {
     vm
 }
 
+/// Every CPU of a `cpus`-CPU VM, as the kernel prints a CPU list (a range).
 fn all(cpus: u32) -> String {
-    (0..cpus)
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    if cpus == 1 {
+        "0".into()
+    } else {
+        format!("0-{}", cpus - 1)
+    }
 }
 
 fn srao_broadcast_continues(cpus: u32) {
@@ -101,7 +103,7 @@ fn fatal_broadcast_panics_once_with_every_cpu_accounted_for() {
         "{out}"
     );
     assert!(
-        out.contains("mce: rendezvous: CPUs 0,1,2,3 took part, CPUs 0,1,2,3 online"),
+        out.contains("mce: rendezvous: CPUs 0-3 took part, CPUs 0-3 online"),
         "{out}"
     );
 }
@@ -139,7 +141,7 @@ fn uncorrected_error_without_broadcast_times_out_naming_the_absent_cpus() {
     let out = vm.output();
     assert!(
         out.contains("timeout in machine-check rendezvous (Arrive)")
-            && out.contains("CPUs not responding: 0,2,3"),
+            && out.contains("CPUs not responding: 0,2-3"),
         "{out}"
     );
     assert!(
@@ -211,10 +213,7 @@ fn back_to_back_broadcasts_are_handled_in_turn() {
         "0x10000000",
         MISC_PHYS_LSB12,
     );
-    vm.expect_anywhere(
-        r"mce: rendezvous 1: CPUs 0,1,2,3 met and were released",
-        STEP,
-    );
+    vm.expect_anywhere(r"mce: rendezvous 1: CPUs 0-3 met and were released", STEP);
     mce_b(
         &mut vm,
         3,
@@ -224,10 +223,7 @@ fn back_to_back_broadcasts_are_handled_in_turn() {
         "0x10001000",
         MISC_PHYS_LSB12,
     );
-    vm.expect_anywhere(
-        r"mce: rendezvous 2: CPUs 0,1,2,3 met and were released",
-        STEP,
-    );
+    vm.expect_anywhere(r"mce: rendezvous 2: CPUs 0-3 met and were released", STEP);
     vm.expect_anywhere(r"Memory failure: 0x10000: ", STEP);
     vm.expect_anywhere(r"Memory failure: 0x10001: ", STEP);
     assert!(vm.grep("Kernel panic").is_empty());
@@ -250,7 +246,7 @@ fn a_cpu_that_does_not_start_is_left_out_and_not_waited_for() {
     // would reach the dead CPU too, so the software injector broadcasts).
     vm.expect_anywhere(r"rasos> ", STEP);
     vm.send("inject CPU 1 BANK 9 STATUS UNCORRECTED SRAO 0xc0 ADDR 0x10011000 MISC 0x8c EXCP\r");
-    vm.expect_anywhere(r"mce: rendezvous 1: CPUs 0,1,3 met and were released", STEP);
+    vm.expect_anywhere(r"mce: rendezvous 1: CPUs 0-1,3 met and were released", STEP);
     vm.expect_anywhere(r"Memory failure: 0x10011: ", STEP);
     vm.quit();
 }
@@ -261,7 +257,7 @@ fn an_offline_cpu_is_left_out_of_the_rendezvous() {
     vm.expect_anywhere(r"rasos> ", STEP);
     vm.send("cpu offline 3\r");
     vm.expect_line(
-        r"^cpu3 offline \(released CMCI banks none\); CPUs 0,1,2 online; CMCI owners after rediscovery: none \(no CMCI\)$",
+        r"^cpu3 offline \(released CMCI banks none\); CPUs 0-2 online; CMCI owners after rediscovery: none \(no CMCI\)$",
         STEP,
     );
     // QEMU's broadcast still reaches cpu3; it passes, the others meet.
@@ -274,10 +270,10 @@ fn an_offline_cpu_is_left_out_of_the_rendezvous() {
         "0x10012000",
         MISC_PHYS_LSB12,
     );
-    vm.expect_anywhere(r"mce: rendezvous 1: CPUs 0,1,2 met and were released", STEP);
+    vm.expect_anywhere(r"mce: rendezvous 1: CPUs 0-2 met and were released", STEP);
     vm.expect_anywhere(r"Memory failure: 0x10012: ", STEP);
     vm.send("cpus\r");
-    vm.expect_line(r"^3 CPU\(s\) online: 0,1,2$", STEP);
+    vm.expect_line(r"^3 CPU\(s\) online: 0-2$", STEP);
     vm.send("cpu offline 0\r");
     vm.expect_line(
         r"^cpu offline: cpu0 runs the consumer and the console; it stays online$",

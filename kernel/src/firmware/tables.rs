@@ -1,9 +1,9 @@
 //! The ACPI root: the RSDP and the RSDT/XSDT list of table addresses.
 //!
-//! The `acpi` crate walks these too, but it drops a table whose checksum is
-//! wrong without saying why; a RAS kernel must report a malformed table
-//! precisely and keep booting, so the listing is done here, on untrusted
-//! bytes with every length checked.
+//! Done here rather than with the `acpi` crate, which drops a table whose
+//! checksum is wrong without saying why: a RAS kernel must report a
+//! malformed table precisely and keep booting, so the listing (and the MADT,
+//! `super::madt`) is parsed here, on untrusted bytes, every length checked.
 
 use crate::apei::table::{checksum, ParseError, Reader, SdtHeader};
 use alloc::vec::Vec;

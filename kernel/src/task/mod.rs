@@ -17,9 +17,15 @@
 //!   (SRAR) at physical <pa>, virtual <va>`.
 //! * SRAR in a recoverable copy: [`usercopy::mce_fixup`]; the system call
 //!   fails with EFAULT.
-//! * memory_failure (normal context, any severity with a page):
-//!   [`memory_failure`] unmaps the page from every task mapping it and kills
-//!   those tasks, naming the severity.
+//! * memory_failure (normal context, any severity with a usable address):
+//!   [`memory_failure`] unmaps the page from every task mapping it. It kills
+//!   late by default (Linux's default `vm.memory_failure_early_kill=0`): a
+//!   task is killed only when it touches the page again ([`user_fault`]
+//!   finds the page fault on a page memory failure took). With
+//!   `mce.early_kill=on` it kills every mapper of an action-optional (SRAO)
+//!   or UCNA page at once. An SRAR's consumer was dealt with by the #MC
+//!   handler (killed, or its copy failed), so memory_failure kills nobody
+//!   for it, in either mode.
 //!
 //! Frames a machine check reported but memory_failure has not yet retired
 //! are quarantined: a task that exits meanwhile does not hand them back to
@@ -73,6 +79,8 @@ pub const KILL_NONE: u8 = 0;
 pub const KILL_CONSOLE: u8 = 1;
 pub const KILL_MACHINE_CHECK: u8 = 2;
 pub const KILL_FAULT: u8 = 3;
+/// A page fault on a page memory failure took away (late kill).
+pub const KILL_POISON_TOUCH: u8 = 4;
 /// A writer is filling in the details.
 const KILL_CLAIMED: u8 = 0xff;
 
@@ -89,6 +97,8 @@ struct PageSlot {
     pa: AtomicU64,
     /// 0: unused; PAGE_* possibly with PAGE_GONE.
     kind: AtomicU8,
+    /// The severity of the error that took the page away (with PAGE_GONE).
+    sev: AtomicU8,
 }
 
 /// A user task.
@@ -118,6 +128,9 @@ pub struct Task {
     exit_code: AtomicU64,
     /// The kernel stack pointer saved by the last switch away from it.
     saved_rsp: AtomicU64,
+    /// How often a CPU switched to the task (each switch loads its CR3,
+    /// which drops stale user translations).
+    switch_ins: AtomicU64,
     _kstack: Box<[u8]>,
     kstack_top: u64,
     /// The PML4 (physical), for CR3.
@@ -178,9 +191,10 @@ pub fn init() {
         crate::warn!("tasks: CR4.FSGSBASE is on: user code could change GS base");
     }
     let (start, end) = usercopy::range();
+    let (out_start, out_end) = usercopy::to_user_range();
     match address_space::init() {
         Some(slot) => crate::info!(
-            "tasks: user space at PML4 slot {slot} ({:#x}), NX {}; copy routines {start:#x}-{end:#x} {}",
+            "tasks: user space at PML4 slot {slot} ({:#x}), NX {}; copy routines {start:#x}-{end:#x} (from user), {out_start:#x}-{out_end:#x} (to user, page faults only) {}",
             address_space::user_base(),
             if address_space::has_nx() { "on" } else { "off" },
             if usercopy::init() {
@@ -266,6 +280,21 @@ impl Task {
     /// The frame behind user page `va` (page-aligned), if mapped.
     pub fn frame_of(&self, va: u64) -> Option<u64> {
         self.live_page(|v, _| v == va).map(|(_, pa)| pa)
+    }
+
+    /// The frame and error severity of user page `va` (page-aligned) if
+    /// memory failure took it away.
+    fn gone_page(&self, va: u64) -> Option<(u64, u8)> {
+        self.slots().iter().find_map(|p| {
+            let k = p.kind.load(Ordering::SeqCst);
+            (k & PAGE_GONE != 0 && p.va.load(Ordering::SeqCst) == va)
+                .then(|| (p.pa.load(Ordering::SeqCst), p.sev.load(Ordering::SeqCst)))
+        })
+    }
+
+    /// Counts a switch to the task (the scheduler, before loading its CR3).
+    pub(crate) fn note_switch_in(&self) {
+        self.switch_ins.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The user page mapping frame `pa` (page-aligned), if any.
@@ -373,14 +402,22 @@ impl Task {
                 ),
             ),
             KILL_CONSOLE => (true, "killed: kill command".into()),
-            KILL_MACHINE_CHECK => {
+            KILL_MACHINE_CHECK | KILL_POISON_TOUCH => {
                 let sev = match Severity::from_u8(self.kill_sev.load(Ordering::SeqCst)) {
                     Some(Severity::Deferred) => "UCNA",
                     Some(s) => s.name(),
                     None => "?",
                 };
+                if why == KILL_POISON_TOUCH {
+                    return (
+                        true,
+                        format!(
+                            "killed: machine check ({sev}) at physical {pa:#x}, virtual {va:#x}: touched the page memory failure took (late kill)"
+                        ),
+                    );
+                }
                 let at = if pa == u64::MAX {
-                    String::from(" (no address reported)")
+                    String::from(" (no usable address)")
                 } else if va == u64::MAX {
                     format!(" at physical {pa:#x}")
                 } else {
@@ -471,6 +508,7 @@ pub fn spawn_with(
         fault_name: (AtomicUsize::new(0), AtomicUsize::new(0)),
         exit_code: AtomicU64::new(0),
         saved_rsp: AtomicU64::new(0),
+        switch_ins: AtomicU64::new(0),
         _kstack: kstack,
         kstack_top,
         root,
@@ -480,6 +518,7 @@ pub fn spawn_with(
                 va: AtomicU64::new(0),
                 pa: AtomicU64::new(0),
                 kind: AtomicU8::new(0),
+                sev: AtomicU8::new(0),
             }
         }; MAX_PAGES],
         npages: AtomicUsize::new(0),
@@ -656,6 +695,18 @@ pub fn user_fault(name: &'static str, addr: u64, frame: &InterruptStackFrame) {
     let Some(task) = scheduler::current() else {
         return;
     };
+    // Late kill: the page fault hit a page memory failure took away.
+    if name.starts_with("#PF") {
+        if let Some((pa, sev)) = task.gone_page(addr & !0xfff) {
+            crate::error!(
+                "MCE: Killing {}:{} due to hardware memory corruption fault at {addr:#x}",
+                task.name,
+                task.id
+            );
+            task.request_kill(KILL_POISON_TOUCH, sev, pa | (addr & 0xfff), addr);
+            scheduler::exit_current()
+        }
+    }
     task.fault_name
         .0
         .store(name.as_ptr() as usize, Ordering::SeqCst);
@@ -665,30 +716,54 @@ pub fn user_fault(name: &'static str, addr: u64, frame: &InterruptStackFrame) {
 }
 
 /// memory_failure's part for user tasks (normal context): every task that
-/// maps the page holding `addr` loses it and is killed.
+/// maps the page holding `addr` loses it. Who is killed now (see the module
+/// doc): with `early`, every mapper of an action-optional or UCNA page;
+/// otherwise nobody, and a mapper dies when it touches the page again.
 pub fn memory_failure(addr: u64, severity: Severity) {
+    let early = crate::boot::config().early_kill;
     let page = addr & !0xfff;
+    let mut unmapped: Vec<Arc<Task>> = Vec::new();
     for t in list() {
         let Some(va) = t.page_of(page) else { continue };
         let vaddr = va | (addr & 0xfff);
         t.aspace.lock().unmap(va);
         for s in t.slots() {
             if s.va.load(Ordering::SeqCst) == va {
+                s.sev.store(severity as u8, Ordering::SeqCst);
                 s.kind.fetch_or(PAGE_GONE, Ordering::SeqCst);
             }
         }
-        let killed = t.request_kill(KILL_MACHINE_CHECK, severity as u8, addr, vaddr);
+        let fate = if t.kill_requested() {
+            "the task was already being killed"
+        } else if early && severity != Severity::ActionRequired {
+            if t.request_kill(KILL_MACHINE_CHECK, severity as u8, addr, vaddr) {
+                "the task is killed"
+            } else {
+                "the task was already being killed"
+            }
+        } else {
+            "late kill: the task is killed if it touches the page"
+        };
         crate::warn!(
-            "Memory failure: {:#x}: unmapped from task {} {} (virtual {vaddr:#x}){}",
+            "Memory failure: {:#x}: unmapped from task {} {} (virtual {vaddr:#x}); {fate}",
             page >> 12,
             t.id,
-            t.name,
-            if killed {
-                "; the task is killed"
-            } else {
-                "; the task was already being killed"
-            }
+            t.name
         );
+        unmapped.push(t);
     }
     unquarantine(page);
+    // A CPU running one of these tasks may still hold the old translation;
+    // it drops it at its next switch (the tick), which is waited for here,
+    // so a task that goes on faults on its next touch.
+    let deadline = crate::arch::x86_64::tsc::now_us() + 200_000;
+    for t in unmapped {
+        let seen = t.switch_ins.load(Ordering::SeqCst);
+        while t.state() == RUNNING
+            && t.switch_ins.load(Ordering::SeqCst) == seen
+            && crate::arch::x86_64::tsc::now_us() < deadline
+        {
+            core::hint::spin_loop();
+        }
+    }
 }

@@ -41,6 +41,8 @@ core::arch::global_asm!(
     .global rasos_user_slowreader
     .global rasos_user_trigger_crash
     .global rasos_user_badreader
+    .global rasos_user_napper
+    .global rasos_user_copyout
 rasos_user_image_start:
 
 // ---- toucher: one page, written with a pattern and read back, forever;
@@ -1190,6 +1192,61 @@ rasos_user_badreader:
 .Ls_blost: .ascii "records lost"
 .Ls_bdone: .ascii "done\n"
 .Ls_sevnames: .ascii "noerror\0deferredkeep\0\0\0\0some\0\0\0\0ao\0\0\0\0\0\0uc\0\0\0\0\0\0ar\0\0\0\0\0\0panic\0\0\0"
+// ---- napper: maps a page and fills it, then sleeps with a heartbeat
+// every 500 ms. Once the first word of its stack page is non-zero (a test
+// sets it from outside the guest) it reads its page again every round and
+// says so; until then it never touches the page.
+rasos_user_napper:
+    mov eax, 5
+    int 0x80
+    test rax, rax
+    js .Lt_nomem
+    mov r12, rax
+    mov rdi, r12
+    mov ecx, 4096
+    mov al, 0x5a
+    rep stosb
+    xor r13d, r13d
+.Ln_loop:
+    inc r13
+    lea rdi, [rip + .Ls_heartbeat]
+    mov esi, 10
+    mov rdx, r13
+    call .Lu_print_num
+    mov eax, 4
+    mov edi, 500
+    int 0x80
+    lea rax, [rsp - 8]
+    and rax, -4096
+    cmp qword ptr [rax], 0
+    je .Ln_loop
+    movzx edx, byte ptr [r12]
+    lea rdi, [rip + .Ls_nreread]
+    mov esi, 20
+    call .Lu_print_num
+    jmp .Ln_loop
+.Ls_nreread: .ascii "read my page again: "
+
+// ---- copyout: has the kernel copy into its page with copy_to_user for
+// 20 s at a time (test system call 64), from a kernel frame; reports it.
+rasos_user_copyout:
+    mov eax, 5
+    int 0x80
+    test rax, rax
+    js .Lt_nomem
+    mov r12, rax
+.Lco_loop:
+    mov eax, 64
+    mov rdi, r12
+    mov esi, 4096
+    mov edx, 20000
+    int 0x80
+    mov rdx, rax
+    lea rdi, [rip + .Ls_copied]
+    mov esi, 7
+    call .Lu_print_num
+    jmp .Lco_loop
+
 rasos_user_image_end:
     .text
 "#
@@ -1209,6 +1266,8 @@ extern "C" {
     static rasos_user_slowreader: u8;
     static rasos_user_trigger_crash: u8;
     static rasos_user_badreader: u8;
+    static rasos_user_napper: u8;
+    static rasos_user_copyout: u8;
 }
 
 /// The image's bytes.
@@ -1225,7 +1284,7 @@ fn offset(label: *const u8) -> usize {
 }
 
 /// Every program, by name.
-pub fn all() -> [Program; 11] {
+pub fn all() -> [Program; 13] {
     [
         Program {
             name: "toucher",
@@ -1283,6 +1342,16 @@ pub fn all() -> [Program; 11] {
             name: "badreader",
             entry: offset(&raw const rasos_user_badreader),
             about: "passes bad buffers, lengths and ids to the record reader calls (test)",
+        },
+        Program {
+            name: "napper",
+            entry: offset(&raw const rasos_user_napper),
+            about: "maps a page, then sleeps; reads the page again once told to (test: late kill)",
+        },
+        Program {
+            name: "copyout",
+            entry: offset(&raw const rasos_user_copyout),
+            about: "has the kernel copy into its page with copy_to_user for 20 s (test)",
         },
     ]
 }

@@ -439,6 +439,7 @@ pub fn run_next() -> bool {
         .current
         .store(Arc::as_ptr(&task) as *mut Task, Ordering::SeqCst);
     gdt::set_kernel_stack(task.kstack_top);
+    task.note_switch_in();
     load_cr3(task.root);
     // SAFETY: interrupts are off; `saved_rsp` is the task's kernel stack
     // as its last switch (or `prepare`) left it, and nobody else runs the

@@ -20,6 +20,7 @@
 //! | 13 | offline_page(physical address) | 0 |
 //! | 14 | getconf(key, keylen, buf, buflen): a boot key (`trigger.ce`, `trigger.uc`, `trigger.rate`) | value length |
 //! | 15 | task_wait(child, buf, len): how a spawned task ended, as text (does not block; its end wakes mce_poll) | text length (0: still running) |
+//! | 64 | copyoutspin(buf, len, ms): test only, copy_to_user into `buf` from a kernel frame (its physical address printed) again and again for `ms` | copies made |
 //!
 //! Numbers and error values are in [`crate::abi`].
 
@@ -47,6 +48,7 @@ pub fn dispatch(tf: &mut TrapFrame) {
         }
         SYS_MAP => map(),
         SYS_COPYSPIN => copyspin(tf.rdi, tf.rsi, tf.rdx),
+        SYS_COPYOUTSPIN => copyoutspin(tf.rdi, tf.rsi, tf.rdx),
         SYS_MCE_OPEN => super::syscall_mce::open(tf.rdi, tf.rsi),
         SYS_MCE_READ => super::syscall_mce::read(tf.rdi, tf.rsi, tf.rdx),
         SYS_MCE_POLL => super::syscall_mce::poll(tf.rdi, tf.rsi),
@@ -123,6 +125,45 @@ fn map() -> i64 {
         Ok(va) => va as i64,
         Err(_) => ENOMEM,
     }
+}
+
+/// The kernel source is a frame of its own, so its physical address (where
+/// a test aims an error) is known and printed.
+fn copyoutspin(buf: u64, len: u64, ms: u64) -> i64 {
+    if len == 0 || len > 4096 || ms > 30_000 {
+        return EINVAL;
+    }
+    let Some(pa) = super::address_space::zeroed_frame() else {
+        return ENOMEM;
+    };
+    let t = task();
+    crate::info!(
+        "task {} {}: copyoutspin: copy_to_user from the kernel frame at physical {pa:#x} for {ms} ms",
+        t.id,
+        t.name
+    );
+    // SAFETY: a fresh frame of ours, mapped by the physical mapping, freed
+    // below; nothing else refers to it.
+    let src = unsafe {
+        core::slice::from_raw_parts(crate::boot::phys_to_virt(pa) as *const u8, len as usize)
+    };
+    let r = match usercopy::copy_to_user_repeat(buf, src, ms) {
+        Ok(n) => n as i64,
+        Err(e) => {
+            // Only a page fault ends it: poison in the kernel frame is not
+            // recoverable here (the machine check panics).
+            if e == CopyError::Fault {
+                crate::warn!(
+                    "task {} {}: copyoutspin: page fault in copy_to_user; the system call fails with EFAULT",
+                    t.id,
+                    t.name
+                );
+            }
+            e.errno()
+        }
+    };
+    crate::boot::FRAMES.lock().free(pa);
+    r
 }
 
 fn copyspin(buf: u64, len: u64, ms: u64) -> i64 {

@@ -1,10 +1,15 @@
 //! Recoverable copies between user and kernel memory, like Linux's
-//! `copy_mc_to_kernel`/`copy_from_user`: the copy loops are assembly between
-//! two labels registered in the exception-fixup table
-//! ([`crate::mca::recovery::glue::fixup`]). When a machine check (consumed poison, graded
-//! action-required in `KernelRecoverable` context) or a page fault hits
-//! inside them, the handler moves the interrupted RIP to the resume label,
-//! and the routine returns an error instead of the kernel dying.
+//! `copy_mc_to_kernel`/`copy_from_user`/`copy_to_user`: the copy loops are
+//! assembly between labels registered in the exception-fixup table
+//! ([`crate::mca::recovery::glue::fixup`]). When a page fault hits inside
+//! them, the handler moves the interrupted RIP to the resume label, and the
+//! routine returns an error instead of the kernel dying. A machine check
+//! (consumed poison) is recovered the same way only in the copy *from* user
+//! memory (graded action-required in `KernelRecoverable` context): the
+//! copy *to* user memory has its own range, not machine-check safe, since
+//! poison there is in the kernel's source, so the kernel's own data is
+//! corrupt and the #MC is graded in kernel context (a panic, "Data load in
+//! unrecoverable area of kernel"), as Linux's `error_context` decides.
 //!
 //! The routines are leaf functions that never push, so at any instruction
 //! between the labels the stack pointer holds the caller's return address:
@@ -75,6 +80,38 @@ rasos_copy_mc_end:
 rasos_copy_mc_fixup:
     mov rax, -1
     ret
+    .global rasos_copy_user_start
+    .global rasos_copy_user_end
+    .global rasos_copy_user_fixup
+    .global rasos_copy_to_user
+    .global rasos_copy_to_user_spin
+rasos_copy_user_start:
+rasos_copy_to_user:
+    mov rcx, rdx
+    rep movsb
+    xor eax, eax
+    ret
+rasos_copy_to_user_spin:
+    mov r10, rdx
+    mov r11, rcx
+    xor r8d, r8d
+2:
+    mov rcx, r10
+    rep movsb
+    sub rdi, r10
+    sub rsi, r10
+    inc r8
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    cmp rax, r11
+    jb 2b
+    mov rax, r8
+    ret
+rasos_copy_user_end:
+rasos_copy_user_fixup:
+    mov rax, -1
+    ret
     .text
 "#
 );
@@ -85,6 +122,11 @@ extern "C" {
     static rasos_copy_mc_fixup: u8;
     fn rasos_copy_mc(dst: *mut u8, src: *const u8, len: usize) -> i64;
     fn rasos_copy_mc_spin(dst: *mut u8, src: *const u8, len: usize, until_tsc: u64) -> i64;
+    static rasos_copy_user_start: u8;
+    static rasos_copy_user_end: u8;
+    static rasos_copy_user_fixup: u8;
+    fn rasos_copy_to_user(dst: *mut u8, src: *const u8, len: usize) -> i64;
+    fn rasos_copy_to_user_spin(dst: *mut u8, src: *const u8, len: usize, until_tsc: u64) -> i64;
 }
 
 /// What ended the last failed copy on each CPU: 0 none, 1 machine check,
@@ -95,7 +137,8 @@ static FAULT_ADDR: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(u64::MAX) }; 
 const KIND_MCE: u8 = 1;
 const KIND_PF: u8 = 2;
 
-/// The recoverable range `[start, end)` of the copy routines.
+/// The machine-check-recoverable range `[start, end)` of the copies from
+/// user memory.
 pub fn range() -> (u64, u64) {
     (
         &raw const rasos_copy_mc_start as u64,
@@ -103,15 +146,33 @@ pub fn range() -> (u64, u64) {
     )
 }
 
+/// The range `[start, end)` of the copies to user memory (page faults
+/// recover there, machine checks do not).
+pub fn to_user_range() -> (u64, u64) {
+    (
+        &raw const rasos_copy_user_start as u64,
+        &raw const rasos_copy_user_end as u64,
+    )
+}
+
 /// Registers the copy routines in the exception-fixup table (boot).
 pub fn init() -> bool {
+    use crate::mca::recovery::glue::fixup::{register, Fixup};
     let (start, end) = range();
-    let resume = &raw const rasos_copy_mc_fixup as u64;
-    crate::mca::recovery::glue::fixup::register(crate::mca::recovery::glue::fixup::Fixup {
+    let from_user = register(Fixup {
         start,
         end,
-        resume,
-    })
+        resume: &raw const rasos_copy_mc_fixup as u64,
+        mc_safe: true,
+    });
+    let (start, end) = to_user_range();
+    let to_user = register(Fixup {
+        start,
+        end,
+        resume: &raw const rasos_copy_user_fixup as u64,
+        mc_safe: false,
+    });
+    from_user && to_user
 }
 
 /// Moves an exception frame that stopped inside a copy routine to the
@@ -203,9 +264,24 @@ pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), CopyError> {
     // SAFETY: as in `copy_from_user`, with the roles swapped (a read-only
     // code page faults when CR0.WP is set, which the fixup turns into an
     // error; nothing of the kernel's is written).
-    let r = unsafe { rasos_copy_mc(dst as *mut u8, src.as_ptr(), src.len()) };
+    let r = unsafe { rasos_copy_to_user(dst as *mut u8, src.as_ptr(), src.len()) };
     if r == 0 {
         Ok(())
+    } else {
+        Err(take_error())
+    }
+}
+
+/// Test path: copies `src` into the current task's memory at `dst` again
+/// and again until `ms` milliseconds have passed (interrupts off). Returns
+/// how many copies were made.
+pub fn copy_to_user_repeat(dst: u64, src: &[u8], ms: u64) -> Result<u64, CopyError> {
+    check_user(dst, src.len())?;
+    let until = crate::arch::x86_64::tsc::rdtsc() + ms * crate::arch::x86_64::tsc::khz();
+    // SAFETY: as in `copy_to_user`.
+    let r = unsafe { rasos_copy_to_user_spin(dst as *mut u8, src.as_ptr(), src.len(), until) };
+    if r >= 0 {
+        Ok(r as u64)
     } else {
         Err(take_error())
     }

@@ -2,10 +2,13 @@
 //! drives the kernel's tick, end-of-interrupt, and inter-processor interrupts
 //! (fixed, NMI, INIT and STARTUP) to one CPU, to all but self, or to all.
 //!
-//! x2APIC is used when the firmware left it enabled (then xAPIC MMIO no
-//! longer works); otherwise xAPIC through the physical-memory mapping.
+//! x2APIC (registers as MSRs 0x800+, 32-bit APIC ids) whenever CPUID.1:ECX
+//! bit 21 offers it or the firmware left it on, as Linux does; xAPIC
+//! through the physical-memory mapping otherwise. Every CPU uses the BSP's
+//! mode. The ICR protocol of each mode is in `crate::ipi`.
 
 use super::msr::{rdmsr, wrmsr};
+pub use crate::ipi::{Delivery, Dest, SendError};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::instructions::port::Port;
 
@@ -91,11 +94,13 @@ fn disable_legacy_pic() {
     }
 }
 
-/// Chooses the APIC mode and finds the MMIO page. Call once, on the BSP.
-pub fn init_bsp(physical_memory_offset: u64) {
+/// Chooses the APIC mode and finds the MMIO page. Call once, on the BSP;
+/// `x2apic_offered` is CPUID.1:ECX bit 21.
+pub fn init_bsp(physical_memory_offset: u64, x2apic_offered: bool) {
     disable_legacy_pic();
     let base = rdmsr(IA32_APIC_BASE);
-    if base & APIC_BASE_X2APIC_ENABLE != 0 {
+    if x2apic_offered || base & APIC_BASE_X2APIC_ENABLE != 0 {
+        // `init_cpu` switches each CPU (this one included).
         X2APIC.store(true, Ordering::SeqCst);
     } else {
         MMIO.store(
@@ -109,7 +114,8 @@ pub fn init_bsp(physical_memory_offset: u64) {
 pub fn init_cpu() {
     let base = rdmsr(IA32_APIC_BASE);
     let mut want = base | APIC_BASE_GLOBAL_ENABLE;
-    // All CPUs use the mode the BSP found (x2APIC needs EN before EXTD).
+    // All CPUs use the mode the BSP chose. xAPIC -> x2APIC is EN then
+    // EN|EXTD (SDM 11.12.5: EXTD without EN is an invalid state).
     if is_x2apic() {
         want |= APIC_BASE_X2APIC_ENABLE;
         if base & APIC_BASE_GLOBAL_ENABLE == 0 {
@@ -194,58 +200,32 @@ pub fn set_lvt_cmci(vector: Option<u8>) {
     );
 }
 
-/// How an IPI is delivered (ICR bits 10:8).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Delivery {
-    Fixed(u8),
-    Nmi,
-    Init,
-    InitDeassert,
-    Startup(u8),
+struct XapicMmio;
+
+impl crate::ipi::XapicIcr for XapicMmio {
+    fn read_low(&mut self) -> u32 {
+        read(reg::ICR_LOW)
+    }
+    fn read_high(&mut self) -> u32 {
+        read(reg::ICR_HIGH)
+    }
+    fn write_high(&mut self, v: u32) {
+        write(reg::ICR_HIGH, v)
+    }
+    fn write_low(&mut self, v: u32) {
+        write(reg::ICR_LOW, v)
+    }
 }
 
-/// Who receives an IPI (ICR destination shorthand, bits 19:18).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dest {
-    Apic(u32),
-    SelfOnly,
-    All,
-    AllButSelf,
-}
-
-/// Sends an inter-processor interrupt and waits (bounded) until the local
-/// APIC has accepted it.
-pub fn send_ipi(dest: Dest, delivery: Delivery) {
-    let (mode, vector, level_assert): (u32, u32, bool) = match delivery {
-        Delivery::Fixed(v) => (0b000, v as u32, true),
-        Delivery::Nmi => (0b100, 0, true),
-        Delivery::Init => (0b101, 0, true),
-        Delivery::InitDeassert => (0b101, 0, false),
-        Delivery::Startup(page) => (0b110, page as u32, true),
-    };
-    let (shorthand, target) = match dest {
-        Dest::Apic(id) => (0b00, id),
-        Dest::SelfOnly => (0b01, 0),
-        Dest::All => (0b10, 0),
-        Dest::AllButSelf => (0b11, 0),
-    };
-    let mut low = vector | (mode << 8) | (shorthand << 18);
-    if level_assert {
-        low |= 1 << 14;
-    }
-    if delivery == Delivery::InitDeassert {
-        low |= 1 << 15; // level triggered, deassert
-    }
+/// Sends an inter-processor interrupt. Safe in any context, NMI and #MC
+/// included (no lock; the xAPIC write is guarded as `crate::ipi` explains).
+/// Fails only for an APIC id the xAPIC cannot address.
+pub fn send_ipi(dest: Dest, delivery: Delivery) -> Result<(), SendError> {
     if is_x2apic() {
-        wrmsr(0x830, ((target as u64) << 32) | low as u64);
+        // x2APIC ICR: one MSR write sends (SDM 11.12.9).
+        wrmsr(0x830, crate::ipi::x2apic_icr(dest, delivery));
+        Ok(())
     } else {
-        write(reg::ICR_HIGH, target << 24);
-        write(reg::ICR_LOW, low);
-        // Delivery status (bit 12) clears when the IPI has been sent.
-        let mut spins = 0u32;
-        while read(reg::ICR_LOW) & (1 << 12) != 0 && spins < 1_000_000 {
-            core::hint::spin_loop();
-            spins += 1;
-        }
+        crate::ipi::send_xapic(&mut XapicMmio, dest, delivery)
     }
 }

@@ -22,7 +22,7 @@ pub const DOUBLE_FAULT_IST: u16 = 0;
 pub const NMI_IST: u16 = 1;
 pub const MACHINE_CHECK_IST: u16 = 2;
 
-const IST_STACK_SIZE: usize = 32 * 1024;
+pub const IST_STACK_SIZE: usize = 32 * 1024;
 
 /// Selectors, identical on every CPU.
 pub const KERNEL_CODE: SegmentSelector = SegmentSelector(0x08);

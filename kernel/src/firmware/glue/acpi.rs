@@ -1,38 +1,11 @@
-//! ACPI in the kernel: the processors of the MADT through the `acpi` crate,
-//! and raw tables by signature (for the APEI parsers) through our own walk,
-//! all read through the physical-memory mapping.
+//! ACPI in the kernel: raw tables by signature through our own walk (for
+//! the MADT and APEI parsers), read through the physical-memory mapping.
 
 use crate::apei::table::{ParseError, Sig};
 use crate::boot::{phys_to_virt, platform};
+use crate::firmware::madt::{self, LintNmi, Processor};
 use crate::firmware::tables::{self, Rsdp};
-use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
 use alloc::vec::Vec;
-use core::ptr::NonNull;
-
-/// Maps physical memory by the bootloader's offset mapping (nothing to map
-/// or unmap).
-#[derive(Clone, Copy)]
-struct DirectMap;
-
-impl AcpiHandler for DirectMap {
-    unsafe fn map_physical_region<T>(&self, phys: usize, size: usize) -> PhysicalMapping<Self, T> {
-        let virt = phys_to_virt(phys as u64) as *mut T;
-        // SAFETY: the physical-memory mapping covers every physical address
-        // below `platform().max_phys` (checked by callers of the walk), so
-        // `virt` is mapped for `size` bytes and never unmapped.
-        unsafe {
-            PhysicalMapping::new(
-                phys,
-                NonNull::new(virt).expect("mapped address is not null"),
-                size,
-                size,
-                *self,
-            )
-        }
-    }
-
-    fn unmap_physical_region<T>(_region: &PhysicalMapping<Self, T>) {}
-}
 
 /// Bytes of physical memory, if the range lies inside the mapping.
 pub fn phys_bytes(phys: u64, len: usize) -> Option<&'static [u8]> {
@@ -45,38 +18,41 @@ pub fn phys_bytes(phys: u64, len: usize) -> Option<&'static [u8]> {
     Some(unsafe { core::slice::from_raw_parts(phys_to_virt(phys) as *const u8, len) })
 }
 
-/// The processors the MADT lists.
+/// What the MADT says about the processors, seen from the boot CPU.
 pub struct Processors {
-    pub bsp_apic_id: u32,
-    /// APIC ids of the enabled application processors, in MADT order.
-    pub aps: Vec<u32>,
-    /// Entries marked disabled (not startable).
+    /// Enabled processors other than the boot CPU, in MADT order.
+    pub aps: Vec<Processor>,
+    /// The boot CPU's entry, if the MADT lists it.
+    pub bsp: Option<Processor>,
+    /// Entries marked disabled (not startable; hot-pluggable at most).
     pub disabled: usize,
+    /// Malformed or repeated entries skipped.
+    pub skipped: usize,
+    pub lint_nmi: Vec<LintNmi>,
 }
 
-/// Reads the MADT (local APIC and x2APIC entries) with the `acpi` crate.
-pub fn processors() -> Result<Processors, alloc::string::String> {
-    let rsdp = platform().rsdp.ok_or("no RSDP from the bootloader")?;
-    // SAFETY: the bootloader found the RSDP at this address.
-    let tables = unsafe { AcpiTables::from_rsdp(DirectMap, rsdp as usize) }
-        .map_err(|e| alloc::format!("ACPI tables: {e:?}"))?;
-    let info = tables
-        .platform_info()
-        .map_err(|e| alloc::format!("MADT: {e:?}"))?;
-    let pi = info.processor_info.ok_or("MADT lists no processors")?;
-    let mut aps = Vec::new();
-    let mut disabled = 0;
-    for p in pi.application_processors.iter() {
-        match p.state {
-            acpi::platform::ProcessorState::Disabled => disabled += 1,
-            _ => aps.push(p.local_apic_id),
+/// Reads the MADT (types 0, 9, 4 and 0xA, bounds-checked by our parser);
+/// `bsp_apic_id` is the calling (boot) CPU's id.
+pub fn processors(bsp_apic_id: u32) -> Result<Processors, alloc::string::String> {
+    let t = find(b"APIC").ok_or("no MADT")?;
+    let m = madt::parse(t.bytes).map_err(|e| alloc::format!("MADT: {e}"))?;
+    let mut p = Processors {
+        aps: Vec::new(),
+        bsp: None,
+        disabled: 0,
+        skipped: m.skipped,
+        lint_nmi: m.lint_nmi,
+    };
+    for c in m.processors {
+        if c.apic_id == bsp_apic_id {
+            p.bsp = Some(c);
+        } else if c.enabled() {
+            p.aps.push(c);
+        } else {
+            p.disabled += 1;
         }
     }
-    Ok(Processors {
-        bsp_apic_id: pi.boot_processor.local_apic_id,
-        aps,
-        disabled,
-    })
+    Ok(p)
 }
 
 fn rsdp() -> Result<Rsdp, ParseError> {

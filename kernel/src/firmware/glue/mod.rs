@@ -2,7 +2,7 @@
 //! parsers and drivers of `crate::apei` and `super::tables`, run over this
 //! machine's physical memory, I/O ports and boot log.
 //!
-//! - `acpi`: MADT processors (the `acpi` crate) and raw tables by signature
+//! - `acpi`: raw tables by signature; MADT processors (parsed by `super::madt`)
 //! - `access`: APEI register access and the mapped error log range
 //! - `erst`: the ERST store: boot-time takeover, earlier boots' records,
 //!   record ids, export

@@ -257,6 +257,12 @@ impl Rendezvous {
         }
     }
 
+    /// Bytes of rendezvous state per CPU slot (its per-CPU arrays and CPU
+    /// sets are sized MAX_CPUS).
+    pub const fn per_cpu_bytes(&self) -> usize {
+        core::mem::size_of::<Self>().div_ceil(MAX_CPUS)
+    }
+
     /// The longest a rendezvous may last from its first arrival, however much
     /// progress its CPUs make (default: no bound beyond the no-progress
     /// timeout).

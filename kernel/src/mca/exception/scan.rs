@@ -8,7 +8,7 @@ use crate::mca::exception::grade::grade_exception;
 use crate::mca::exception::severity::Context;
 use crate::mca::msr::Msr;
 use crate::mca::record::{MceRecord, Severity};
-use crate::mca::recovery::address::physical_address;
+use crate::mca::recovery::address::usable_address;
 use crate::mca::regs::status::{S, UC};
 
 /// What a logging pass does with what it finds.
@@ -40,7 +40,8 @@ pub struct Scan {
     pub msg: &'static str,
     /// The severity-table rule of the worst error, if any.
     pub rule: Option<usize>,
-    /// The physical address of the worst error, if the bank gave one.
+    /// The usable physical address of the worst error (Linux's
+    /// `mce_usable_address`), if the bank gave one.
     pub addr: Option<u64>,
     /// Banks logged by this pass.
     pub logged: BankSet,
@@ -170,7 +171,7 @@ fn graded(
         s.worst = g.severity;
         s.msg = g.msg;
         s.rule = rule;
-        s.addr = physical_address(&rec);
+        s.addr = usable_address(&rec).ok();
     }
     Some(rec)
 }

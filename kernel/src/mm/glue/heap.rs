@@ -16,6 +16,11 @@ pub fn init(start: u64, size: u64) {
     unsafe { HEAP.lock().init(start as *mut u8, size as usize) }
 }
 
+/// Bytes allocated now (for the per-CPU memory report).
+pub fn used() -> usize {
+    HEAP.lock().used()
+}
+
 /// Test hook (`testhook hold heap`): takes the heap's lock on the calling
 /// CPU and never gives it back, as a CPU stopped inside the allocator
 /// would. Interrupts stay off; NMIs and machine checks still come.

@@ -44,8 +44,15 @@ pub fn subscriber() -> Subscriber {
 }
 
 fn count(rec: &MceRecord) {
-    if let Some(addr) = crate::mca::recovery::address::physical_address(rec) {
-        count_address(addr);
+    match crate::mca::recovery::address::usable_address(rec) {
+        Ok(addr) => count_address(addr),
+        Err(why) => info!(
+            "cec: cpu{} bank {} ADDR {:#x}: address not usable: {}; not counted",
+            rec.cpu,
+            rec.bank,
+            rec.addr,
+            why.reason()
+        ),
     }
 }
 

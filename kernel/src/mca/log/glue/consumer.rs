@@ -69,7 +69,8 @@ pub fn wake() {
     PENDING.store(true, Ordering::SeqCst);
     if percpu::current().index != CONSUMER_CPU {
         if let Some(apic_id) = crate::smp::apic_id_of(CONSUMER_CPU) {
-            apic::send_ipi(Dest::Apic(apic_id), Delivery::Fixed(vector::WAKE));
+            // An online CPU's id is addressable; the idle loop drains anyway.
+            let _ = apic::send_ipi(Dest::Apic(apic_id), Delivery::Fixed(vector::WAKE));
         }
     }
 }

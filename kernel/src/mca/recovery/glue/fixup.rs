@@ -1,7 +1,11 @@
-//! Exception fixups for machine checks: code ranges (recoverable copy
-//! routines) where consumed poison makes the operation fail with an error
-//! instead of panicking the kernel, like Linux's `copy_mc` and its
-//! exception table.
+//! Exception fixups: code ranges (copy routines) where a fault makes the
+//! operation fail with an error instead of the kernel dying, like Linux's
+//! exception table. Only ranges marked `mc_safe` (Linux's
+//! `EX_TYPE_DEFAULT_MCE_SAFE`, and `EX_TYPE_UACCESS` for copies *from*
+//! user memory) also recover from a machine check: there the poison is in
+//! memory the operation may lose. A copy *to* user memory reads kernel data;
+//! poison there means the kernel's own data is corrupt, so Linux grades it
+//! "in kernel" and panics, and so do we (its range is not `mc_safe`).
 
 /// One recoverable range `[start, end)` and where to resume on a machine
 /// check inside it.
@@ -10,6 +14,9 @@ pub struct Fixup {
     pub start: u64,
     pub end: u64,
     pub resume: u64,
+    /// A machine check (consumed poison) inside the range is recoverable,
+    /// not only a page fault.
+    pub mc_safe: bool,
 }
 
 /// The table; routines register their ranges at boot.
@@ -37,6 +44,8 @@ pub fn lookup(rip: u64) -> Option<Fixup> {
         .copied()
 }
 
+/// True when a machine check at `rip` is recoverable: a fixup marked
+/// `mc_safe` covers it (the #MC handler's `KernelRecoverable` context).
 pub fn has_fixup(rip: u64) -> bool {
-    lookup(rip).is_some()
+    lookup(rip).is_some_and(|f| f.mc_safe)
 }

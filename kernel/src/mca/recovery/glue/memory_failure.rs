@@ -1,13 +1,14 @@
 //! Recovery in normal context: the kernel's memory_failure(). Uncorrected
-//! memory errors with a usable physical address (SRAO found by #MC, UCNA
-//! found by polling, SRAR after the rendezvous) poison their page: the frame
-//! allocator never hands it out again, and user tasks that map it lose it
-//! and are killed (`task::memory_failure`).
+//! memory errors whose address is usable (`usable_address`: SRAO found by
+//! #MC, UCNA found by polling, SRAR after the rendezvous) poison their page:
+//! the frame allocator never hands it out again, and user tasks that map it
+//! lose it (`task::memory_failure`: killed late, on their next touch, or at
+//! once with `mce.early_kill=on`).
 
 use crate::boot::FRAMES;
 use crate::mca::log::notify::{Filter, Subscriber};
 use crate::mca::record::{MceRecord, Severity};
-use crate::mca::recovery::address::physical_address;
+use crate::mca::recovery::address::usable_address;
 use crate::mm::frame::{RetireResult, Retired, PAGE_SIZE};
 use crate::{info, warn};
 
@@ -34,11 +35,15 @@ fn memory_failure_record(rec: &MceRecord) {
     if rec.severity == Severity::Keep {
         return;
     }
-    match physical_address(rec) {
-        Some(addr) => memory_failure(addr, rec.severity),
-        None => warn!(
-            "Memory failure: cpu{} bank {}: address {:#x} is not a physical address (MISC {:#x}); page not poisoned",
-            rec.cpu, rec.bank, rec.addr, rec.misc
+    match usable_address(rec) {
+        Ok(addr) => memory_failure(addr, rec.severity),
+        Err(why) => warn!(
+            "Memory failure: cpu{} bank {} ADDR {:#x} MISC {:#x}: address not usable: {}; no page poisoned",
+            rec.cpu,
+            rec.bank,
+            rec.addr,
+            rec.misc,
+            why.reason()
         ),
     }
 }
