@@ -13,7 +13,7 @@ use core::sync::atomic::Ordering;
 /// Command names (for completion and `help`).
 pub static NAMES: &[&str] = &[
     "help", "cpus", "log", "stats", "config", "inject", "pages", "erst", "einj", "selftest",
-    "bench", "tasks", "run", "kill", "demo", "cpu", "testhook",
+    "bench", "tasks", "run", "kill", "demo", "mcelogd", "cpu", "testhook",
 ];
 
 const HELP: &str = "\
@@ -41,6 +41,8 @@ commands:
   run <program> [cpu=<n>] start a user task (run alone lists the programs)
   kill <id>               kill a user task
   demo srar               a user task consumes poison (SRAR) and is killed; the rest goes on
+  mcelogd [status] | start [filter words] | stop
+                          the user-space record daemon (filter words: min= max= cpu= bank= source= kind=)
   testhook hold heap|console <cpu>
                           test only: that CPU takes the heap's lock or the console for good
 ";
@@ -82,6 +84,7 @@ pub fn run(line: &str) {
         "run" => super::cmd_task::run(&args),
         "kill" => super::cmd_task::kill(&args),
         "demo" => super::cmd_task::demo(&args),
+        "mcelogd" => super::cmd_mcelogd::run(&args),
         "testhook" => super::cmd_testhook::run(&args),
         other => kprint!("unknown command '{other}' (try help)\n"),
     }

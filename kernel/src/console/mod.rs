@@ -5,6 +5,7 @@
 pub mod cmd_bench;
 pub mod cmd_einj;
 pub mod cmd_erst;
+pub mod cmd_mcelogd;
 pub mod cmd_selftest;
 pub mod cmd_task;
 pub mod cmd_testhook;
