@@ -456,15 +456,16 @@ mod tests {
             "mce.tolerant=7: expected 0..3, ignored"
         );
         assert_eq!(p[1], Problem::UnknownKey("bogus".into()));
+        assert_eq!(p[2], Problem::NotKeyValue("lonely".into()));
+        assert!(matches!(&p[3], Problem::BadValue { key, .. } if key == "log"));
+        assert!(matches!(&p[4], Problem::BadValue { key, .. } if key == "mce.poll_ms"));
+        // A filter is checked word by word; a bad one leaves the good one.
         let (c, p) = Config::parse("mcelogd.filter=kind=ce,cpu=1 mcelogd.filter=colour=red");
         assert_eq!(c.mcelogd_filter, "kind=ce,cpu=1");
         assert!(
             matches!(&p[..], [Problem::BadFilter { why, .. }] if why.contains("'colour'")),
             "{p:?}"
         );
-        assert_eq!(p[2], Problem::NotKeyValue("lonely".into()));
-        assert!(matches!(&p[3], Problem::BadValue { key, .. } if key == "log"));
-        assert!(matches!(&p[4], Problem::BadValue { key, .. } if key == "mce.poll_ms"));
     }
 
     #[test]
