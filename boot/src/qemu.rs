@@ -149,6 +149,10 @@ pub fn args(o: &Options) -> Result<Vec<String>, String> {
         // Its own firmware and option ROMs, not the system QEMU's.
         a.push("-L".into());
         a.push(root.join("usr/share/qemu").display().to_string());
+        // No sound: else it probes for audio back ends and prints that
+        // libpipewire is missing (7.2's `-audio` wants a model too).
+        a.push("-audio".into());
+        a.push("none".into());
     }
     a.extend([
         "-machine".into(),
@@ -373,7 +377,7 @@ mod tests {
         o.cpus = 255;
         let a = args(&o).unwrap().join(" ");
         assert!(
-            a.starts_with("-L /ws/target/qemu10/usr/share/qemu -machine q35 -smp 255"),
+            a.starts_with("-L /ws/target/qemu10/usr/share/qemu -audio none -machine q35 -smp 255"),
             "{a}"
         );
         assert!(!a.contains("intel-iommu"));
