@@ -172,6 +172,7 @@ pub fn start_aps() -> u32 {
         let top = (stack.as_ptr_range().end as u64) & !0xf;
         write_at(base, l.stack, top);
         write_at(base, l.arg, cpu as u64);
+        claim(base, l.claim).store(trampoline::claim_for(apic_id), Ordering::SeqCst);
         AP_STARTED.store(false, Ordering::SeqCst);
         if withhold == Some(cpu) {
             // Test hook: this CPU never gets its start-up IPIs.
@@ -180,6 +181,9 @@ pub fn start_aps() -> u32 {
             );
             wait_for(cpu);
             next_cpu += 1;
+            if !release_page(base, l.claim, cpu, apic_id) {
+                break;
+            }
             continue;
         }
         // The id is addressable in this mode (checked above).
@@ -195,6 +199,9 @@ pub fn start_aps() -> u32 {
             started += 1;
         }
         next_cpu += 1;
+        if !release_page(base, l.claim, cpu, apic_id) {
+            break;
+        }
     }
     info!(
         "smp: {} of {} CPUs online",
@@ -229,6 +236,46 @@ fn report_percpu_memory(heap_bytes: usize, cpus_started: u32) {
         per_ap + statics,
         ((per_ap + statics) * n) >> 10
     );
+}
+
+/// The trampoline's claim word (see `trampoline`), shared with the AP.
+fn claim(base: u64, off: usize) -> &'static AtomicU32 {
+    // SAFETY: the claim word is a 4-byte-aligned u32 inside the trampoline
+    // page, which stays allocated and mapped for the kernel's lifetime; the
+    // AP touches it only with atomic instructions.
+    unsafe { &*((base + off as u64) as *const AtomicU32) }
+}
+
+/// Makes the trampoline page free for the next AP. If `cpu` never claimed
+/// its parameters the claim is revoked and the CPU is sent INIT, so that
+/// it can neither take the next AP's stack and number nor run on (it waits
+/// for a start-up IPI that never comes). If it is reading them, waits the
+/// few instructions that takes; false if it never finishes (the page
+/// cannot be reused then, and no further AP is started).
+fn release_page(base: u64, off: usize, cpu: u32, apic_id: u32) -> bool {
+    let word = claim(base, off);
+    let want = trampoline::claim_for(apic_id);
+    if word
+        .compare_exchange(want, 0, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        if !crate::boot::config()
+            .test_withhold_cpu
+            .is_some_and(|c| c == cpu)
+        {
+            let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Init);
+        }
+        return true;
+    }
+    let deadline = tsc::now_us() + AP_START_TIMEOUT_US;
+    while word.load(Ordering::SeqCst) == trampoline::CLAIM_TAKING && tsc::now_us() < deadline {
+        core::hint::spin_loop();
+    }
+    if word.load(Ordering::SeqCst) == trampoline::CLAIM_TAKING {
+        warn!("smp: cpu{cpu} stopped while taking its start-up parameters; no more APs are started after it");
+        return false;
+    }
+    true
 }
 
 /// Waits (bounded) for `cpu` to report in; names it if it does not. Its

@@ -2,7 +2,9 @@
 //! that an AP runs after INIT-SIPI-SIPI, at a page below 1 MiB. It goes
 //! straight from real mode to long mode (PAE, EFER.LME|NXE, CR0.PE|PG in one
 //! step, then a far jump into a 64-bit code segment) and jumps to the
-//! kernel's AP entry with its stack and CPU number.
+//! kernel's AP entry with its stack and CPU number, once it has claimed
+//! them (see the claim word: an AP that arrives after the BSP gave up on it
+//! must not take the next AP's).
 //!
 //! The code only uses offsets relative to its own start, so it runs
 //! wherever it is copied; the start-up code patches the variables at its end
@@ -25,6 +27,7 @@ global_asm!(
 .global ap_tr_stack
 .global ap_tr_arg
 .global ap_tr_entry
+.global ap_tr_claim
 .code16
 ap_trampoline_start:
     cli
@@ -63,10 +66,28 @@ ap_tr_long:
     xor eax, eax
     mov fs, ax
     mov gs, ax
+    // Claim the parameters: only the AP they were written for (its
+    // initial APIC id, CPUID 1 EBX[31:24], in the claim word) may take them.
+    // One that comes after the BSP gave up on it finds another AP's claim,
+    // or none, and parks instead of sharing that AP's stack and number.
+    mov eax, 1
+    cpuid
+    shr ebx, 24
+    or ebx, 0x100
+    mov eax, ebx
+    mov ecx, 0x200
+    lock cmpxchg dword ptr [rip + ap_tr_claim], ecx
+    jne 2f
     mov rsp, qword ptr [rip + ap_tr_stack]
     mov rdi, qword ptr [rip + ap_tr_arg]
     mov rax, qword ptr [rip + ap_tr_entry]
+    // Taken: the BSP may now write the next AP's parameters.
+    mov dword ptr [rip + ap_tr_claim], 0x300
     jmp rax
+2:
+    cli
+    hlt
+    jmp 2b
 .balign 8
 ap_tr_gdt:
     .quad 0
@@ -90,6 +111,8 @@ ap_tr_arg:
     .quad 0
 ap_tr_entry:
     .quad 0
+ap_tr_claim:
+    .long 0
 ap_trampoline_end:
 .text
 "#
@@ -107,6 +130,7 @@ unsafe extern "C" {
     static ap_tr_stack: u8;
     static ap_tr_arg: u8;
     static ap_tr_entry: u8;
+    static ap_tr_claim: u8;
 }
 
 /// The trampoline's bytes.
@@ -133,6 +157,9 @@ pub struct Layout {
     pub stack: usize,
     pub arg: usize,
     pub entry: usize,
+    /// The claim word: [`claim_for`] an AP, [`CLAIM_TAKING`] while it reads
+    /// its parameters, [`CLAIM_TAKEN`] once it has, 0 when revoked.
+    pub claim: usize,
 }
 
 pub fn layout() -> Layout {
@@ -147,5 +174,16 @@ pub fn layout() -> Layout {
         stack: offset(&raw const ap_tr_stack),
         arg: offset(&raw const ap_tr_arg),
         entry: offset(&raw const ap_tr_entry),
+        claim: offset(&raw const ap_tr_claim),
     }
 }
+
+/// The claim word's value for the AP whose initial APIC id's low 8 bits
+/// (what CPUID 1 reports, also in x2APIC mode) are those of `apic_id`.
+pub fn claim_for(apic_id: u32) -> u32 {
+    0x100 | (apic_id & 0xff)
+}
+/// The AP has claimed its parameters and is reading them.
+pub const CLAIM_TAKING: u32 = 0x200;
+/// The AP has its stack and number: the page may be rewritten.
+pub const CLAIM_TAKEN: u32 = 0x300;
