@@ -49,6 +49,27 @@ pub fn smca() -> bool {
     ras_cap() & ras_cap::SMCA != 0
 }
 
+/// CPUID Fn8000_0007 EBX as the boot log shows it:
+/// `RAS: SUCCOR no, McaOverflowRecov no, Scalable MCA no (uncorrected errors panic)`.
+pub struct RasCap(pub u32);
+
+impl core::fmt::Display for RasCap {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let yn = |bit: u32| if self.0 & bit != 0 { "yes" } else { "no" };
+        write!(
+            f,
+            "RAS: SUCCOR {}, McaOverflowRecov {}, Scalable MCA {}",
+            yn(ras_cap::SUCCOR),
+            yn(ras_cap::OVERFLOW_RECOV),
+            yn(ras_cap::SMCA)
+        )?;
+        if self.0 & ras_cap::SUCCOR == 0 {
+            f.write_str(" (uncorrected errors panic)")?;
+        }
+        Ok(())
+    }
+}
+
 const RIPV: u64 = mcg_status::RIPV;
 use ras_cap::{OVERFLOW_RECOV, SUCCOR};
 
@@ -94,3 +115,21 @@ pub static QUIRKS: &[Quirk] = &[Quirk {
     },
     why: "K8 GART TLB walk errors are reported spuriously by AGP/IOMMU use",
 }];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn ras_cap_line() {
+        assert_eq!(
+            format!("{}", RasCap(0)),
+            "RAS: SUCCOR no, McaOverflowRecov no, Scalable MCA no (uncorrected errors panic)"
+        );
+        assert_eq!(
+            format!("{}", RasCap(0xb)),
+            "RAS: SUCCOR yes, McaOverflowRecov yes, Scalable MCA yes"
+        );
+    }
+}
