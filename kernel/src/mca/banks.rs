@@ -6,6 +6,7 @@ use super::msr::Msr;
 use super::record::MceRecord;
 use super::regs::{self, mcg_cap, status, BankReg};
 use super::vendor::quirks::{Action, Quirk};
+use super::vendor::smca;
 use core::fmt;
 
 /// IA32_MCG_CAP, decoded.
@@ -108,6 +109,10 @@ pub fn read_bank(msr: &impl Msr, bank: u8, template: &MceRecord) -> Option<MceRe
         _ => 0,
     };
     if smca {
+        if rec.addr != 0 {
+            let config = msr.read(regs::smca_reg(bank, BankReg::Config));
+            rec.addr = smca::error_addr(rec.addr, st, config & smca::config::LSB_IN_STATUS != 0);
+        }
         rec.ipid = msr.read(regs::smca_reg(bank, BankReg::Ipid));
         if st & status::SMCA_SYNDV != 0 {
             rec.synd = msr.read(regs::smca_reg(bank, BankReg::Synd));
@@ -171,6 +176,11 @@ pub fn init_banks(
                 Action::ClearBankCtlBits { bank: b, bits } if b == bank => ctl &= !bits,
                 _ => {}
             }
+        }
+        if msr.smca() {
+            // McaX: tell the CPU the OS uses the SMCA registers.
+            let cfg = regs::smca_reg(bank, BankReg::Config);
+            msr.write(cfg, msr.read(cfg) | smca::config::MCAX);
         }
         if !skip {
             let ctl_reg = if msr.smca() {
@@ -344,7 +354,8 @@ mod tests {
         let st =
             status::VAL | status::UC | status::ADDRV | status::MISCV | status::SMCA_SYNDV | 0x9a;
         m.set(smca_reg(5, Status), st);
-        m.set(smca_reg(5, Addr), 0x1234_5000);
+        // ErrorAddrLsb 12 in MCA_ADDR[61:56].
+        m.set(smca_reg(5, Addr), 0x0c00_0000_1234_5abc);
         m.set(smca_reg(5, Misc), 0xd000_0000_0100_0000);
         m.set(smca_reg(5, Ipid), 0x0001_0096_0050_0000);
         m.set(smca_reg(5, Synd), 0x5a5a_0000_0017);
@@ -370,6 +381,14 @@ mod tests {
         clear_bank(&m, 5);
         assert_eq!(m.get(smca_reg(5, Status)), 0);
         assert!(m.writes.borrow().iter().all(|w| w.0 >= 0xC000_2000));
+        // With LsbInStatusSupported the LSB comes from MCA_STATUS[29:24].
+        m.set(smca_reg(5, Config), smca::config::LSB_IN_STATUS);
+        m.set(smca_reg(5, Status), st | 6 << 24);
+        m.set(smca_reg(5, Addr), 0x1234_5abc);
+        assert_eq!(
+            read_bank(&m, 5, &MceRecord::default()).unwrap().addr,
+            0x1234_5a80
+        );
     }
 
     #[test]
@@ -417,6 +436,11 @@ mod tests {
         for b in 0..4 {
             assert_eq!(m.get(smca_reg(b, Ctl)), u64::MAX, "bank {b}");
             assert_eq!(m.get(smca_reg(b, Status)), 0);
+            assert_eq!(
+                m.get(smca_reg(b, Config)),
+                smca::config::MCAX,
+                "McaX, bank {b}"
+            );
         }
         assert!(m.writes.borrow().iter().all(|w| w.0 >= 0xC000_2000));
     }

@@ -161,4 +161,40 @@ mod tests {
         m.write(regs::mc_ctl(2), u64::MAX);
         assert_eq!(hw.get(regs::mc_ctl(2)), u64::MAX);
     }
+
+    #[test]
+    fn overlay_follows_smca_bank_addresses() {
+        use crate::mca::banks;
+        use crate::mca::record::MceRecord;
+        use regs::{smca_reg, BankReg::*};
+        let hw = SimMsr {
+            smca: true,
+            ..SimMsr::new()
+        };
+        let ov = BankOverlay::new();
+        let m = OverlayMsr {
+            inner: &hw,
+            overlay: &ov,
+        };
+        assert!(m.smca());
+        ov.set_bank(3, 0xbd00_0000_0000_00c0, 0x1000, 0x8c);
+        // The bank reader, reading at SMCA addresses, sees the overlay.
+        let rec = banks::read_bank(&m, 3, &MceRecord::default()).expect("overlaid");
+        assert_eq!(
+            (rec.status, rec.addr, rec.misc),
+            (0xbd00_0000_0000_00c0, 0x1000, 0x8c)
+        );
+        assert_eq!(
+            m.read(regs::mc_status(3)),
+            0,
+            "legacy address is not the bank"
+        );
+        banks::clear_bank(&m, 3);
+        assert!(!ov.is_active());
+        assert!(hw
+            .writes
+            .borrow()
+            .iter()
+            .all(|w| w.0 != smca_reg(3, Status)));
+    }
 }

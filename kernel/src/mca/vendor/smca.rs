@@ -19,6 +19,33 @@ pub const fn instance(ipid: u64) -> u32 {
     ipid as u32
 }
 
+/// MCA_CONFIG bits (AMD PPR).
+pub mod config {
+    /// McaX (bit 32): the OS acknowledges it uses the SMCA registers and
+    /// handles deferred errors; without it the CPU turns uncorrected errors
+    /// into a shutdown (Linux sets it in `smca_configure`).
+    pub const MCAX: u64 = 1 << 32;
+    /// LsbInStatusSupported (bit 8): the address LSB is in MCA_STATUS[29:24]
+    /// rather than in MCA_ADDR[61:56].
+    pub const LSB_IN_STATUS: u64 = 1 << 8;
+}
+
+/// The error address of an SMCA MCA_ADDR value: MCA_ADDR carries the lowest
+/// valid bit in bits 61:56 above a 56-bit address, or, when `lsb_in_status`,
+/// MCA_STATUS[29:24] gives it and the address has 57 bits (as Linux's
+/// `smca_extract_err_addr`).
+pub const fn error_addr(addr: u64, status: u64, lsb_in_status: bool) -> u64 {
+    let (lsb, top) = if lsb_in_status {
+        ((status >> 24) & 0x3f, 56)
+    } else {
+        ((addr >> 56) & 0x3f, 55)
+    };
+    let lsb = if lsb > top { top } else { lsb };
+    // Bits top..=lsb.
+    let mask = (u64::MAX >> (63 - top)) & !((1u64 << lsb) - 1);
+    addr & mask
+}
+
 /// A bank type: its short name (as Linux's sysfs and mcelog print it) and
 /// the unit's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +151,20 @@ mod tests {
         assert_eq!(bank_type(ipid(0x123, 0, 0)), None);
         // Instance id and the bits between the fields do not change the type.
         assert_eq!(bank_type(ipid(0xb0, 0x7, 0xffff_ffff)).unwrap().short, "L3");
+    }
+
+    #[test]
+    fn error_address_drops_the_lsb_field_and_the_bits_below_it() {
+        // LSB 12 in MCA_ADDR[61:56]: page-granular.
+        assert_eq!(error_addr(0x0c00_0012_3456_7abc, 0, false), 0x12_3456_7000);
+        assert_eq!(error_addr(0x0000_0012_3456_7abc, 0, false), 0x12_3456_7abc);
+        // LSB 6 from MCA_STATUS[29:24]; bit 56 belongs to the address then.
+        assert_eq!(
+            error_addr(0x0100_0000_0000_10ff, 6 << 24, true),
+            0x0100_0000_0000_10c0
+        );
+        // A nonsense LSB (63) leaves the top address bit only.
+        assert_eq!(error_addr(u64::MAX, 0, false), 1 << 55);
     }
 
     #[test]
