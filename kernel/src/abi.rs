@@ -53,6 +53,9 @@ pub const MCE_ADDR: usize = 16;
 pub const MCE_SEVERITY: usize = 58;
 pub const MCE_BANK: usize = 65;
 pub const MCE_EXTCPU: usize = 68;
+/// MCA_SYND and MCA_IPID of AMD Scalable MCA banks (0 elsewhere).
+pub const MCE_SYND: usize = 88;
+pub const MCE_IPID: usize = 96;
 
 #[cfg(test)]
 mod tests {
@@ -69,6 +72,8 @@ mod tests {
             bank: 7,
             cpu: 3,
             severity: Severity::Uncorrected,
+            synd: 0x5a00_0000_0017,
+            ipid: 0x0000_0096_0015_0000,
             ..Default::default()
         };
         let b = LinuxMce::from_record(&rec).encode();
@@ -77,6 +82,8 @@ mod tests {
         assert_eq!(q(MCE_STATUS), rec.status);
         assert_eq!(q(MCE_ADDR), rec.addr);
         assert_eq!(q(MCE_MISC), rec.misc);
+        assert_eq!(q(MCE_SYND), rec.synd);
+        assert_eq!(q(MCE_IPID), rec.ipid);
         assert_eq!(b[MCE_SEVERITY], 5);
         assert_eq!(b[MCE_BANK], 7);
         assert_eq!(

@@ -4,8 +4,9 @@
 
 use super::msr::Msr;
 use super::record::MceRecord;
-use super::regs::{self, mcg_cap, status};
+use super::regs::{self, mcg_cap, status, BankReg};
 use super::vendor::quirks::{Action, Quirk};
+use super::vendor::smca;
 use core::fmt;
 
 /// IA32_MCG_CAP, decoded.
@@ -77,31 +78,64 @@ pub fn ignored(quirks: &[&Quirk], bank: u8) -> bool {
 /// Reads one bank into a record built on `template` (which carries the CPU's
 /// identity and the MCG_STATUS of the moment). `None` when the bank holds no
 /// valid error. ADDR and MISC are read only when the status says they are
-/// valid, as the SDM requires.
+/// valid, as the SDM requires. On AMD Scalable MCA the bank is read at its
+/// own addresses with MCA_IPID and (when SyndV) MCA_SYND; when MCA_STATUS is
+/// empty, a deferred error kept only in MCA_DESTAT is read instead, with its
+/// address from MCA_DEADDR (as Linux's `amd_deferred_error_interrupt` logs it).
 pub fn read_bank(msr: &impl Msr, bank: u8, template: &MceRecord) -> Option<MceRecord> {
-    let st = msr.read(regs::mc_status(bank));
-    if st & status::VAL == 0 {
+    let smca = msr.smca();
+    let reg = |r| regs::bank_reg(smca, bank, r);
+    let st = msr.read(regs::bank_reg(smca, bank, BankReg::Status)?);
+    let (st, addr_reg) = if st & status::VAL != 0 {
+        (st, reg(BankReg::Addr))
+    } else if smca {
+        let de = msr.read(regs::smca_reg(bank, BankReg::Destat));
+        if de & status::VAL == 0 || de & status::AMD_DEFERRED == 0 {
+            return None;
+        }
+        (de, Some(regs::smca_reg(bank, BankReg::Deaddr)))
+    } else {
         return None;
-    }
+    };
     let mut rec = *template;
     rec.bank = bank;
     rec.status = st;
-    rec.addr = if st & status::ADDRV != 0 {
-        msr.read(regs::mc_addr(bank))
-    } else {
-        0
+    rec.addr = match addr_reg {
+        Some(a) if st & status::ADDRV != 0 => msr.read(a),
+        _ => 0,
     };
-    rec.misc = if st & status::MISCV != 0 {
-        msr.read(regs::mc_misc(bank))
-    } else {
-        0
+    rec.misc = match reg(BankReg::Misc) {
+        Some(m) if st & status::MISCV != 0 => msr.read(m),
+        _ => 0,
     };
+    if smca {
+        if rec.addr != 0 {
+            let config = msr.read(regs::smca_reg(bank, BankReg::Config));
+            rec.addr = smca::error_addr(rec.addr, st, config & smca::config::LSB_IN_STATUS != 0);
+        }
+        rec.ipid = msr.read(regs::smca_reg(bank, BankReg::Ipid));
+        if st & status::SMCA_SYNDV != 0 {
+            rec.synd = msr.read(regs::smca_reg(bank, BankReg::Synd));
+        }
+    }
     Some(rec)
 }
 
-/// Clears a bank after its error has been logged.
+/// Clears a bank after its error has been logged. On SMCA a deferred error is
+/// also kept in MCA_DESTAT: that copy is cleared with it (or alone when it was
+/// what [`read_bank`] read), but a deferred error behind another error in
+/// MCA_STATUS stays for the next read, so none is lost.
 pub fn clear_bank(msr: &impl Msr, bank: u8) {
-    msr.write(regs::mc_status(bank), 0);
+    if !msr.smca() {
+        msr.write(regs::mc_status(bank), 0);
+        return;
+    }
+    let st_reg = regs::smca_reg(bank, BankReg::Status);
+    let st = msr.read(st_reg);
+    msr.write(st_reg, 0);
+    if st & status::VAL == 0 || st & status::AMD_DEFERRED != 0 {
+        msr.write(regs::smca_reg(bank, BankReg::Destat), 0);
+    }
 }
 
 /// Enables machine-check reporting on the calling CPU: MCG_CTL (when
@@ -143,8 +177,18 @@ pub fn init_banks(
                 _ => {}
             }
         }
+        if msr.smca() {
+            // McaX: tell the CPU the OS uses the SMCA registers.
+            let cfg = regs::smca_reg(bank, BankReg::Config);
+            msr.write(cfg, msr.read(cfg) | smca::config::MCAX);
+        }
         if !skip {
-            msr.write(regs::mc_ctl(bank), ctl);
+            let ctl_reg = if msr.smca() {
+                regs::smca_reg(bank, BankReg::Ctl)
+            } else {
+                regs::mc_ctl(bank)
+            };
+            msr.write(ctl_reg, ctl);
             report.enabled |= 1 << bank;
         }
     }
@@ -283,11 +327,121 @@ mod tests {
         let m = SimMsr::new();
         init_banks(&m, cap, &k8, &MceRecord::default(), |_| {});
         assert_eq!(m.get(regs::mc_ctl(4)), !(1u64 << 10));
+        // Family 15h bank 4 (the NB bank with DRAM ECC errors) is logged and
+        // enabled like any other: Linux has no quirk for it.
         let fam15: Vec<_> = quirks::for_cpu(CpuVendor::Amd, 0x15, 0x02).collect();
+        assert!(fam15.is_empty());
         let m = SimMsr::new();
-        m.set(regs::mc_status(4), status::VAL);
+        m.set(regs::mc_status(4), status::VAL | status::UC);
         let mut n = 0;
         let r = init_banks(&m, cap, &fam15, &MceRecord::default(), |_| n += 1);
-        assert_eq!((n, r.ignored), (0, 1 << 4));
+        assert_eq!((n, r.ignored, r.enabled), (1, 0, 0b111111));
+        assert_eq!(m.get(regs::mc_status(4)), 0);
+    }
+
+    /// A Zen-like CPU: banks only at the SMCA addresses.
+    fn smca_msr() -> SimMsr {
+        SimMsr {
+            smca: true,
+            ..SimMsr::new()
+        }
+    }
+
+    #[test]
+    fn smca_banks_are_read_at_their_own_addresses() {
+        use regs::{smca_reg, BankReg::*};
+        let m = smca_msr();
+        let st =
+            status::VAL | status::UC | status::ADDRV | status::MISCV | status::SMCA_SYNDV | 0x9a;
+        m.set(smca_reg(5, Status), st);
+        // ErrorAddrLsb 12 in MCA_ADDR[61:56].
+        m.set(smca_reg(5, Addr), 0x0c00_0000_1234_5abc);
+        m.set(smca_reg(5, Misc), 0xd000_0000_0100_0000);
+        m.set(smca_reg(5, Ipid), 0x0001_0096_0050_0000);
+        m.set(smca_reg(5, Synd), 0x5a5a_0000_0017);
+        // The legacy addresses are not where this CPU's bank is.
+        m.set(regs::mc_status(5), 0);
+        let rec = read_bank(&m, 5, &MceRecord::default()).expect("valid SMCA bank");
+        assert_eq!(
+            (rec.bank, rec.status, rec.addr, rec.misc, rec.ipid, rec.synd),
+            (
+                5,
+                st,
+                0x1234_5000,
+                0xd000_0000_0100_0000,
+                0x0001_0096_0050_0000,
+                0x5a5a_0000_0017
+            )
+        );
+        assert_eq!(smca_reg(5, Status), 0xC000_2051);
+        assert_eq!(smca_reg(5, Deaddr), 0xC000_2059);
+        // Without SyndV the syndrome is not read.
+        m.set(smca_reg(5, Status), st & !status::SMCA_SYNDV);
+        assert_eq!(read_bank(&m, 5, &MceRecord::default()).unwrap().synd, 0);
+        clear_bank(&m, 5);
+        assert_eq!(m.get(smca_reg(5, Status)), 0);
+        assert!(m.writes.borrow().iter().all(|w| w.0 >= 0xC000_2000));
+        // With LsbInStatusSupported the LSB comes from MCA_STATUS[29:24].
+        m.set(smca_reg(5, Config), smca::config::LSB_IN_STATUS);
+        m.set(smca_reg(5, Status), st | 6 << 24);
+        m.set(smca_reg(5, Addr), 0x1234_5abc);
+        assert_eq!(
+            read_bank(&m, 5, &MceRecord::default()).unwrap().addr,
+            0x1234_5a80
+        );
+    }
+
+    #[test]
+    fn smca_deferred_error_only_in_destat_is_read_from_destat_and_deaddr() {
+        use regs::{smca_reg, BankReg::*};
+        let m = smca_msr();
+        let de = status::VAL | status::AMD_DEFERRED | status::ADDRV | 0x9f;
+        m.set(smca_reg(2, Destat), de);
+        m.set(smca_reg(2, Deaddr), 0x7700_1000);
+        m.set(smca_reg(2, Addr), 0xdead_0000);
+        m.set(smca_reg(2, Ipid), 0x0000_0096_0000_0001);
+        let rec = read_bank(&m, 2, &MceRecord::default()).expect("deferred in DESTAT");
+        assert_eq!((rec.status, rec.addr), (de, 0x7700_1000));
+        clear_bank(&m, 2);
+        assert_eq!(m.get(smca_reg(2, Destat)), 0);
+        assert_eq!(read_bank(&m, 2, &MceRecord::default()), None);
+        // A non-deferred error in STATUS and a deferred one in DESTAT: the
+        // first clear leaves DESTAT, so the second read still finds it.
+        let ce = status::VAL | 0x11b;
+        m.set(smca_reg(2, Status), ce);
+        m.set(smca_reg(2, Destat), de);
+        assert_eq!(read_bank(&m, 2, &MceRecord::default()).unwrap().status, ce);
+        clear_bank(&m, 2);
+        assert_eq!(read_bank(&m, 2, &MceRecord::default()).unwrap().status, de);
+        clear_bank(&m, 2);
+        assert_eq!(read_bank(&m, 2, &MceRecord::default()), None);
+        // A deferred error in STATUS is also in DESTAT: one record, both cleared.
+        m.set(smca_reg(2, Status), de);
+        m.set(smca_reg(2, Destat), de);
+        assert!(read_bank(&m, 2, &MceRecord::default()).is_some());
+        clear_bank(&m, 2);
+        assert_eq!(read_bank(&m, 2, &MceRecord::default()), None);
+    }
+
+    #[test]
+    fn smca_init_enables_and_clears_at_smca_addresses() {
+        use regs::{smca_reg, BankReg::*};
+        let m = smca_msr();
+        m.set(smca_reg(1, Status), status::VAL | 0x11b);
+        let mut got = Vec::new();
+        let r = init_banks(&m, McgCap(4), &[], &MceRecord::default(), |rec| {
+            got.push(rec.bank)
+        });
+        assert_eq!((got, r.boot_errors, r.enabled), (alloc::vec![1], 1, 0xf));
+        for b in 0..4 {
+            assert_eq!(m.get(smca_reg(b, Ctl)), u64::MAX, "bank {b}");
+            assert_eq!(m.get(smca_reg(b, Status)), 0);
+            assert_eq!(
+                m.get(smca_reg(b, Config)),
+                smca::config::MCAX,
+                "McaX, bank {b}"
+            );
+        }
+        assert!(m.writes.borrow().iter().all(|w| w.0 >= 0xC000_2000));
     }
 }

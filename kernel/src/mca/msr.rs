@@ -9,6 +9,18 @@
 pub trait Msr {
     fn read(&self, msr: u32) -> u64;
     fn write(&self, msr: u32, value: u64);
+    /// Whether the banks are at their AMD Scalable MCA addresses
+    /// (0xC0002000 + 0x10*bank) rather than at 0x400 + 4*bank.
+    fn smca(&self) -> bool {
+        false
+    }
+}
+
+/// Address of `reg` of `bank` on the CPU behind `msr` (see [`regs::bank_reg`]).
+///
+/// [`regs::bank_reg`]: super::regs::bank_reg
+pub fn bank_reg(msr: &(impl Msr + ?Sized), bank: u8, reg: super::regs::BankReg) -> Option<u32> {
+    super::regs::bank_reg(msr.smca(), bank, reg)
 }
 
 /// A simulated MSR space for host tests: a map from address to value, with an
@@ -31,6 +43,8 @@ pub mod sim {
         pub filter: Option<WriteFilter>,
         /// Every write in order, for tests that check what was programmed.
         pub writes: RefCell<alloc::vec::Vec<(u32, u64)>>,
+        /// Banks at the SMCA addresses (an AMD Zen part).
+        pub smca: bool,
     }
 
     impl SimMsr {
@@ -57,6 +71,9 @@ pub mod sim {
                 None => value,
             };
             self.set(msr, new);
+        }
+        fn smca(&self) -> bool {
+            self.smca
         }
     }
 }

@@ -34,6 +34,61 @@ pub const fn mc_addr(bank: u8) -> u32 {
 pub const fn mc_misc(bank: u8) -> u32 {
     IA32_MC0_CTL + 4 * bank as u32 + 3
 }
+/// A machine-check bank register, wherever the CPU keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BankReg {
+    Ctl,
+    Status,
+    Addr,
+    Misc,
+    /// AMD SMCA only from here on (AMD PPR, "MCA_CONFIG" ... "MCA_DEADDR").
+    Config,
+    /// Hardware id (bits 43:32), instance id and MCA type (bits 63:48).
+    Ipid,
+    /// Syndrome of the error (ECC syndrome for memory banks).
+    Synd,
+    /// Status of the latest deferred error, kept apart from MCA_STATUS.
+    Destat,
+    /// Address of the latest deferred error.
+    Deaddr,
+}
+
+/// First SMCA bank register; bank `i` uses `0xC0002000 + 0x10*i + offset`.
+pub const SMCA_MC0_CTL: u32 = 0xC000_2000;
+
+/// Address of `reg` of `bank` in the SMCA register space.
+pub const fn smca_reg(bank: u8, reg: BankReg) -> u32 {
+    let offset = match reg {
+        BankReg::Ctl => 0,
+        BankReg::Status => 1,
+        BankReg::Addr => 2,
+        BankReg::Misc => 3,
+        BankReg::Config => 4,
+        BankReg::Ipid => 5,
+        BankReg::Synd => 6,
+        // 7 is reserved.
+        BankReg::Destat => 8,
+        BankReg::Deaddr => 9,
+    };
+    SMCA_MC0_CTL + 0x10 * bank as u32 + offset
+}
+
+/// Address of `reg` of `bank`: the SMCA address when `smca`, otherwise the
+/// legacy 0x400 + 4*bank one (`None` for registers only SMCA has), as
+/// Linux's `mca_msr_reg` chooses.
+pub const fn bank_reg(smca: bool, bank: u8, reg: BankReg) -> Option<u32> {
+    if smca {
+        return Some(smca_reg(bank, reg));
+    }
+    match reg {
+        BankReg::Ctl => Some(mc_ctl(bank)),
+        BankReg::Status => Some(mc_status(bank)),
+        BankReg::Addr => Some(mc_addr(bank)),
+        BankReg::Misc => Some(mc_misc(bank)),
+        _ => None,
+    }
+}
+
 /// IA32_MCi_CTL2 of bank `i` (CMCI threshold and CMCI_EN; Intel only).
 pub const fn mc_ctl2(bank: u8) -> u32 {
     0x280 + bank as u32
@@ -87,6 +142,8 @@ pub mod status {
     /// AMD: deferred error (bit 44) and poison (bit 43) in legacy banks.
     pub const AMD_DEFERRED: u64 = 1 << 44;
     pub const AMD_POISON: u64 = 1 << 43;
+    /// AMD SMCA: MCA_SYND holds this error's syndrome (bit 53).
+    pub const SMCA_SYNDV: u64 = 1 << 53;
     /// Model-specific error code, bits 31:16.
     pub const MSCOD_SHIFT: u32 = 16;
     pub const MSCOD_MASK: u64 = 0xffff << MSCOD_SHIFT;

@@ -36,6 +36,9 @@ pub struct CpuInfo {
     pub initial_apic_id: u32,
     /// CPUID 0x80000007:EDX bit 8: invariant TSC.
     pub invariant_tsc: bool,
+    /// CPUID 0x80000007:EBX: AMD's RAS capabilities (McaOverflowRecov,
+    /// SUCCOR, ScalableMca), 0 when the leaf is absent.
+    pub ras_cap: u32,
 }
 
 impl CpuInfo {
@@ -56,7 +59,12 @@ impl CpuInfo {
             hypervisor_id[8..].copy_from_slice(&h.edx.to_le_bytes());
         }
         let max_ext = cpuid(0x8000_0000).eax;
-        let invariant_tsc = max_ext >= 0x8000_0007 && cpuid(0x8000_0007).edx & (1 << 8) != 0;
+        let (invariant_tsc, ras_cap) = if max_ext >= 0x8000_0007 {
+            let l = cpuid(0x8000_0007);
+            (l.edx & (1 << 8) != 0, l.ebx)
+        } else {
+            (false, 0)
+        };
         CpuInfo {
             vendor_id: id,
             signature: l1.eax,
@@ -70,6 +78,7 @@ impl CpuInfo {
             hypervisor_id,
             initial_apic_id: l1.ebx >> 24,
             invariant_tsc,
+            ras_cap,
         }
     }
 

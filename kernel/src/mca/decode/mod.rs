@@ -405,6 +405,7 @@ fn address_mode(mode: u64) -> &'static str {
 /// PROCESSOR <vendor>:<cpuid hex>
 /// CPUID Vendor <vendor> Family <n> Model <n> Step <n>
 /// [SYND <hex> IPID <hex>]                    AMD SMCA
+/// [SMCA bank type <LS|UMC|..> (<unit>), instance <hex>]   from IPID's HWID/MCATYPE
 /// ```
 pub fn write_decoded(rec: &MceRecord, out: &mut dyn Write) -> fmt::Result {
     let st = rec.status;
@@ -563,6 +564,17 @@ pub fn write_decoded(rec: &MceRecord, out: &mut dyn Write) -> fmt::Result {
     )?;
     if rec.synd != 0 || rec.ipid != 0 {
         writeln!(out, "SYND {:x} IPID {:x}", rec.synd, rec.ipid)?;
+    }
+    if rec.cpuvendor == CpuVendor::Amd {
+        if let Some(t) = crate::mca::vendor::smca::bank_type(rec.ipid) {
+            writeln!(
+                out,
+                "SMCA bank type {} ({}), instance {:x}",
+                t.short,
+                t.name,
+                crate::mca::vendor::smca::instance(rec.ipid)
+            )?;
+        }
     }
     Ok(())
 }
@@ -1279,6 +1291,41 @@ mod tests {
                 "Location: SOCKET:1 CHANNEL:1 DIMM:? (Skylake-SP M2M)",
             ],
         );
+    }
+
+    #[test]
+    fn smca_bank_type_syndrome_and_deferred_address_are_printed() {
+        // A deferred DRAM ECC error of UMC instance 0x150000, as read from
+        // MCA_DESTAT/MCA_DEADDR.
+        let rec = MceRecord {
+            cpuvendor: CpuVendor::Amd,
+            cpuid: 0x00a0_0f11,
+            bank: 15,
+            status: VAL | EN | status::AMD_DEFERRED | ADDRV | status::SMCA_SYNDV,
+            addr: 0x7700_1000,
+            synd: 0x5a00_0000_0017,
+            ipid: 0x0000_0096_0015_0000,
+            ..record(0)
+        };
+        let got = decoded(&rec);
+        assert!(got.contains("SYND 5a0000000017 IPID 9600150000\n"), "{got}");
+        assert!(
+            got.contains("SMCA bank type UMC (Unified Memory Controller), instance 150000\n"),
+            "{got}"
+        );
+        assert!(got.contains("ADDR 77001000"), "{got}");
+        let ls = MceRecord {
+            ipid: 0x0000_00b0_0000_0000,
+            ..rec
+        };
+        assert!(decoded(&ls).contains("SMCA bank type LS (Load Store Unit)"));
+        // Legacy banks (IPID 0) and other vendors get no type line.
+        assert!(!decoded(&MceRecord { ipid: 0, ..rec }).contains("SMCA"));
+        let intel = MceRecord {
+            cpuvendor: CpuVendor::Intel,
+            ..rec
+        };
+        assert!(!decoded(&intel).contains("SMCA bank type"));
     }
 
     #[test]

@@ -16,6 +16,15 @@ pub fn context_of(cs: u16, recoverable: bool) -> Context {
     }
 }
 
+/// AMD's RAS capabilities for a record of an AMD CPU (what decides whether
+/// its uncorrected errors can be contained), 0 for the others.
+fn ras_cap(rec: &MceRecord) -> u32 {
+    match rec.cpuvendor {
+        crate::mca::record::CpuVendor::Amd => crate::mca::vendor::amd::ras_cap(),
+        _ => 0,
+    }
+}
+
 /// Grades a record found inside #MC. Also returns the index of the rule that
 /// matched (in the vendor's table), so CPUs can tell each other which
 /// message applies without sharing pointers.
@@ -27,6 +36,7 @@ pub fn grade_exception(rec: &MceRecord, ctx: Context) -> (severity::Grade, Optio
         vendor: rec.cpuvendor,
         context: ctx,
         exception: true,
+        ras_cap: ras_cap(rec),
     };
     match severity::matching_rule(&input) {
         Some(i) => (severity::rules_for(rec.cpuvendor)[i].grade(), Some(i)),
@@ -48,6 +58,7 @@ pub fn grade_polled(rec: &MceRecord) -> Severity {
         vendor: rec.cpuvendor,
         context: Context::Kernel,
         exception: false,
+        ras_cap: ras_cap(rec),
     })
     .severity
 }

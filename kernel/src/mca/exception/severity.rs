@@ -44,6 +44,8 @@ pub struct GradeInput {
     pub context: Context,
     /// True inside the #MC handler; false when found by polling or CMCI.
     pub exception: bool,
+    /// AMD: CPUID Fn8000_0007 EBX (SUCCOR, McaOverflowRecov); 0 elsewhere.
+    pub ras_cap: u32,
 }
 
 /// The result of grading one bank.
@@ -118,6 +120,9 @@ pub struct Rule {
     pub ser: Ser,
     pub contexts: Contexts,
     pub when: When,
+    /// Matches when `ras_cap & ras_mask == ras_value` (AMD's CPUID bits).
+    pub ras_mask: u32,
+    pub ras_value: u32,
     pub severity: Severity,
     pub msg: &'static str,
 }
@@ -133,6 +138,8 @@ impl Rule {
             ser: Ser::Any,
             contexts: Contexts::ANY,
             when: When::Any,
+            ras_mask: 0,
+            ras_value: 0,
             severity,
             msg,
         }
@@ -161,6 +168,12 @@ impl Rule {
         self.mcg_value = value & mask;
         self
     }
+    /// Require `ras_cap & mask == value` (AMD's CPUID Fn8000_0007 EBX).
+    pub const fn ras(mut self, mask: u32, value: u32) -> Self {
+        self.ras_mask = mask;
+        self.ras_value = value & mask;
+        self
+    }
     pub const fn ser(mut self) -> Self {
         self.ser = Ser::Required;
         self
@@ -187,6 +200,7 @@ impl Rule {
         let ser_p = input.mcgcap & mcg_cap::SER_P != 0;
         input.status & self.mask == self.value
             && input.mcgstatus & self.mcg_mask == self.mcg_value
+            && input.ras_cap & self.ras_mask == self.ras_value
             && match self.ser {
                 Ser::Any => true,
                 Ser::Required => ser_p,
@@ -294,6 +308,8 @@ mod tests {
     const X: bool = true;
     const P: bool = false;
     const VE: u64 = VAL | EN;
+    const SC: u64 = amd::ras_cap::SUCCOR as u64;
+    const OR: u64 = amd::ras_cap::OVERFLOW_RECOV as u64;
 
     /// (status, mcgstatus, mcgcap, vendor, context, exception, severity, message)
     type Case = (
@@ -348,31 +364,48 @@ mod tests {
         (VE | UC | 0x9f, RE, NOSER, Other, U, X, Panic, "Uncorrected error without software error recovery"),
         (VE | UC | 0x9f, 0, NOSER, Intel, K, P, Uncorrected, "Uncorrected"),
         (VE | S | 0x17, RE, SER, Intel, U, X, SOME, "No match"),
-        // AMD
+        // AMD: the third column is CPUID Fn8000_0007 EBX (SC = SUCCOR, OR =
+        // McaOverflowRecov), not MCG_CAP.
         (0, RE, 0, Amd, U, X, NoError, "Invalid"),
-        (VAL | UC, RE, 0, Amd, K, X, NoError, "Not enabled"),
-        (VE | UC | PCC, RE, 0, Amd, U, X, Panic, "Processor context corrupt"),
+        (VAL | UC, RE, SC, Amd, K, X, NoError, "Not enabled"),
+        (VE | UC | PCC, RE, SC | OR, Amd, U, X, Panic, "Processor context corrupt"),
+        (VE | PCC, 0, SC, Amd, K, P, Panic, "Processor context corrupt"),
         (VE | AMD_DEFERRED | ADDRV, 0, 0, Amd, K, P, Deferred, "Deferred error"),
+        // A deferred error in #MC (SMCA signals some) is still deferred, even with UC.
+        (VE | UC | AMD_DEFERRED, RE, 0, Amd, K, X, Deferred, "Deferred error"),
         (VE | 0x11b, RE, 0, Amd, K, X, Keep, "Corrected error"),
         (VAL | 0x11b, 0, 0, Amd, K, P, SOME, "Corrected error"),
-        (VE | UC | AMD_POISON, E, 0, Amd, KR, X, Panic, "In kernel and no restart IP"),
-        (VE | UC | OVER | AMD_POISON, RE, 0, Amd, U, X, Panic, "Overflowed uncorrected error"),
-        (VE | UC | AMD_POISON | ADDRV, E, 0, Amd, U, X, AR_SEV, "Action required: poison consumed by a user process"),
-        (VE | UC | AMD_POISON | ADDRV, RE, 0, Amd, KR, X, AR_SEV, "Action required: poison consumed in recoverable area of kernel"),
-        (VE | UC | AMD_POISON | ADDRV, RE, 0, Amd, K, X, Panic, "Poison consumed in unrecoverable area of kernel"),
-        (VE | UC, RE, 0, Amd, K, X, Panic, "Uncorrected unrecoverable error in kernel context"),
-        (VE | UC, RE, 0, Amd, KR, X, AR_SEV, "Action required: uncorrected error, kill the current task"),
         (VE | UC, 0, 0, Amd, K, P, Uncorrected, "Uncorrected error"),
+        (VE | UC | OVER, 0, SC, Amd, U, P, Uncorrected, "Uncorrected error"),
+        // Overflow: fatal without overflow recovery, whatever the context.
+        (VE | UC | OVER | AMD_POISON, RE, SC, Amd, U, X, Panic, "Overflowed uncorrected error without MCA Overflow Recovery"),
+        (VE | UC | OVER, RE, 0, Amd, U, X, Panic, "Overflowed uncorrected error without MCA Overflow Recovery"),
+        // With it, an overflowed UC is graded as any other.
+        (VE | UC | OVER | AMD_POISON, RE, SC | OR, Amd, U, X, AR_SEV, "Action required: poison consumed by a user process"),
+        (VE | UC | OVER, RE, SC | OR, Amd, K, X, Panic, "Uncorrected unrecoverable error in kernel context"),
+        // No SUCCOR: no uncorrected error is contained, even in user mode.
+        (VE | UC | AMD_POISON | ADDRV, RE, 0, Amd, U, X, Panic, "Uncorrected error without MCA Recovery"),
+        (VE | UC | OVER, RE, OR, Amd, U, X, Panic, "Uncorrected error without MCA Recovery"),
+        (VE | UC, RE, OR, Amd, KR, X, Panic, "Uncorrected error without MCA Recovery"),
+        (VE | UC | AMD_POISON, E, SC, Amd, KR, X, Panic, "In kernel and no restart IP"),
+        (VE | UC | AMD_POISON, E, SC, Amd, K, X, Panic, "In kernel and no restart IP"),
+        (VE | UC | AMD_POISON | ADDRV, E, SC, Amd, U, X, AR_SEV, "Action required: poison consumed by a user process"),
+        (VE | UC | AMD_POISON | ADDRV, RE, SC, Amd, KR, X, AR_SEV, "Action required: poison consumed in recoverable area of kernel"),
+        (VE | UC | AMD_POISON | ADDRV, RE, SC, Amd, K, X, Panic, "Uncorrected unrecoverable error in kernel context"),
+        (VE | UC, RE, SC, Amd, K, X, Panic, "Uncorrected unrecoverable error in kernel context"),
+        (VE | UC, RE, SC, Amd, KR, X, AR_SEV, "Action required: uncorrected error, kill the current task"),
+        (VE | UC, RE, SC | OR, Amd, U, X, AR_SEV, "Action required: uncorrected error, kill the current task"),
     ];
 
     fn input(c: &Case) -> GradeInput {
         GradeInput {
             status: c.0,
             mcgstatus: c.1,
-            mcgcap: c.2,
+            mcgcap: if c.3 == Amd { 0 } else { c.2 },
             vendor: c.3,
             context: c.4,
             exception: c.5,
+            ras_cap: if c.3 == Amd { c.2 as u32 } else { 0 },
         }
     }
 
@@ -410,6 +443,7 @@ mod tests {
             vendor: Intel,
             context: U,
             exception: true,
+            ras_cap: 0,
         };
         assert_eq!(grade(&i).severity, AR_SEV);
         i.context = K;
@@ -432,6 +466,7 @@ mod tests {
                 vendor: [Intel, Amd, Other][(n % 3) as usize],
                 context: [U, K, KR][(n / 3 % 3) as usize],
                 exception: n & 4 != 0,
+                ras_cap: (n >> 3) & 3,
             };
             let g = grade(&i);
             if i.status & VAL == 0 {

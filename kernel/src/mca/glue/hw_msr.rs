@@ -14,4 +14,7 @@ impl Msr for HwMsr {
     fn write(&self, msr: u32, value: u64) {
         wrmsr(msr, value)
     }
+    fn smca(&self) -> bool {
+        crate::mca::vendor::amd::smca()
+    }
 }

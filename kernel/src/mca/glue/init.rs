@@ -20,6 +20,13 @@ use x86_64::registers::control::{Cr4, Cr4Flags};
 pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
     let info = CpuInfo::read();
     let vendor = CpuVendor::from_cpuid_vendor(&info.vendor_id);
+    if vendor == CpuVendor::Amd {
+        // Before any bank is touched: SMCA decides the bank addresses.
+        crate::mca::vendor::amd::set_ras_cap(info.ras_cap);
+        if cpu == 0 {
+            info!("mce: AMD {}", crate::mca::vendor::amd::RasCap(info.ras_cap));
+        }
+    }
     state::IDENTITY.call_once(|| state::Identity {
         vendor,
         signature: info.signature,

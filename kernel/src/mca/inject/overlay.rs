@@ -8,7 +8,7 @@
 //! handler does after logging) ends the overlay.
 
 use crate::mca::msr::Msr;
-use crate::mca::regs;
+use crate::mca::regs::{self, BankReg};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 /// The injected values of one CPU.
@@ -63,7 +63,7 @@ impl BankOverlay {
     }
 
     /// The overlaid value of `msr`, if the overlay covers it.
-    fn read(&self, msr: u32) -> Option<u64> {
+    fn read(&self, msr: u32, smca: bool) -> Option<u64> {
         if msr == regs::IA32_MCG_STATUS && self.mcg_active.load(Ordering::SeqCst) {
             return Some(self.mcgstatus.load(Ordering::SeqCst));
         }
@@ -71,16 +71,20 @@ impl BankOverlay {
             return None;
         }
         let b = self.bank.load(Ordering::SeqCst);
-        match msr {
-            m if m == regs::mc_status(b) => Some(self.status.load(Ordering::SeqCst)),
-            m if m == regs::mc_addr(b) => Some(self.addr.load(Ordering::SeqCst)),
-            m if m == regs::mc_misc(b) => Some(self.misc.load(Ordering::SeqCst)),
-            _ => None,
+        let at = |r| regs::bank_reg(smca, b, r) == Some(msr);
+        if at(BankReg::Status) {
+            Some(self.status.load(Ordering::SeqCst))
+        } else if at(BankReg::Addr) {
+            Some(self.addr.load(Ordering::SeqCst))
+        } else if at(BankReg::Misc) {
+            Some(self.misc.load(Ordering::SeqCst))
+        } else {
+            None
         }
     }
 
     /// Takes a write the overlay covers; returns true if it did.
-    fn write(&self, msr: u32, value: u64) -> bool {
+    fn write(&self, msr: u32, value: u64, smca: bool) -> bool {
         if msr == regs::IA32_MCG_STATUS && self.mcg_active.load(Ordering::SeqCst) {
             self.mcgstatus.store(value, Ordering::SeqCst);
             if value == 0 {
@@ -89,7 +93,7 @@ impl BankOverlay {
             return true;
         }
         if self.active.load(Ordering::SeqCst)
-            && msr == regs::mc_status(self.bank.load(Ordering::SeqCst))
+            && regs::bank_reg(smca, self.bank.load(Ordering::SeqCst), BankReg::Status) == Some(msr)
         {
             self.status.store(value, Ordering::SeqCst);
             if value == 0 {
@@ -111,13 +115,16 @@ pub struct OverlayMsr<'a, M: Msr> {
 impl<M: Msr> Msr for OverlayMsr<'_, M> {
     fn read(&self, msr: u32) -> u64 {
         self.overlay
-            .read(msr)
+            .read(msr, self.inner.smca())
             .unwrap_or_else(|| self.inner.read(msr))
     }
     fn write(&self, msr: u32, value: u64) {
-        if !self.overlay.write(msr, value) {
+        if !self.overlay.write(msr, value, self.inner.smca()) {
             self.inner.write(msr, value)
         }
+    }
+    fn smca(&self) -> bool {
+        self.inner.smca()
     }
 }
 
@@ -153,5 +160,41 @@ mod tests {
         // Writes the overlay does not cover reach the CPU.
         m.write(regs::mc_ctl(2), u64::MAX);
         assert_eq!(hw.get(regs::mc_ctl(2)), u64::MAX);
+    }
+
+    #[test]
+    fn overlay_follows_smca_bank_addresses() {
+        use crate::mca::banks;
+        use crate::mca::record::MceRecord;
+        use regs::{smca_reg, BankReg::*};
+        let hw = SimMsr {
+            smca: true,
+            ..SimMsr::new()
+        };
+        let ov = BankOverlay::new();
+        let m = OverlayMsr {
+            inner: &hw,
+            overlay: &ov,
+        };
+        assert!(m.smca());
+        ov.set_bank(3, 0xbd00_0000_0000_00c0, 0x1000, 0x8c);
+        // The bank reader, reading at SMCA addresses, sees the overlay.
+        let rec = banks::read_bank(&m, 3, &MceRecord::default()).expect("overlaid");
+        assert_eq!(
+            (rec.status, rec.addr, rec.misc),
+            (0xbd00_0000_0000_00c0, 0x1000, 0x8c)
+        );
+        assert_eq!(
+            m.read(regs::mc_status(3)),
+            0,
+            "legacy address is not the bank"
+        );
+        banks::clear_bank(&m, 3);
+        assert!(!ov.is_active());
+        assert!(hw
+            .writes
+            .borrow()
+            .iter()
+            .all(|w| w.0 != smca_reg(3, Status)));
     }
 }

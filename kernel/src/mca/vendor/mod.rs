@@ -5,3 +5,4 @@
 pub mod amd;
 pub mod intel;
 pub mod quirks;
+pub mod smca;

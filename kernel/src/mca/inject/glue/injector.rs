@@ -112,9 +112,12 @@ fn apply_staged() {
     if msrs_writable() {
         let m = HwMsr;
         if has_bank {
-            m.write(regs::mc_addr(b), addr);
-            m.write(regs::mc_misc(b), misc);
-            m.write(regs::mc_status(b), st);
+            // At the bank's own addresses (SMCA on Zen), as the reader reads them.
+            let smca = m.smca();
+            let at = |r, legacy| regs::bank_reg(smca, b, r).unwrap_or(legacy);
+            m.write(at(regs::BankReg::Addr, regs::mc_addr(b)), addr);
+            m.write(at(regs::BankReg::Misc, regs::mc_misc(b)), misc);
+            m.write(at(regs::BankReg::Status, regs::mc_status(b)), st);
         }
         m.write(regs::IA32_MCG_STATUS, mcg);
     } else {
