@@ -1,7 +1,11 @@
-//! Model-specific decoding as data: which bank belongs to which unit on a CPU
-//! model, what the unit's model-specific error codes (MCi_STATUS bits 31:16)
-//! mean, and how to find the memory channel of a memory error. Adding a model
-//! is adding a [`Model`] to [`MODELS`]; the code below stays the same.
+//! Model-specific decoding as mcelog does it: which CPU models have an uncore
+//! decoder, and the bit-field tables those decoders read. Each model's file
+//! (skx.rs, icx.rs, spr.rs, gnr.rs) holds its tables and the short routine
+//! that picks a table by bank and MSCOD; this file holds the model table
+//! ([`MODELS`], chosen by family/model as mcelog's `cputype.table` chooses)
+//! and the one field printer they share ([`decode_bitfield`], mcelog's
+//! `decode_bitfield` semantics: names joined by spaces, `<bit:hex>` for an
+//! unnamed non-zero value, a new line past 75 characters).
 
 use core::fmt::{self, Write};
 
@@ -17,55 +21,129 @@ pub(super) struct Model {
     /// Display family and models, as [`family_model`] computes them.
     pub family: u32,
     pub models: &'static [u32],
-    /// Banks with model-specific meaning; other banks get no extra lines.
-    pub banks: &'static [Bank],
+    /// Write the bank's model-specific text exactly as mcelog's decoder for
+    /// this model writes it (possibly leaving the last line unterminated,
+    /// as mcelog does; [`write_fields`] ends it).
+    pub decode: fn(rec: &MceRecord, out: &mut dyn Write) -> fmt::Result,
+    /// Socket-wide memory channel of a bank, given the error code's channel
+    /// field (never 0xf here), as mcelog's `*_memerr_misc` derives it.
+    pub channel: fn(bank: u8, cccc: u8) -> Option<u8>,
+    /// Banks whose corrected errors may say "corrected by mirroring"
+    /// (MCi_MISC bits 63/62 with MISCV), mcelog's `*_ce_type`.
+    pub mirror_banks: &'static [u8],
 }
 
-/// One bank of a model.
-pub(super) struct Bank {
-    pub bank: u8,
-    pub unit: &'static Unit,
-    /// Where the memory channel of a memory-controller error comes from.
-    pub channel: Channel,
+/// A sparse string table, as a C array with designated initializers: each
+/// entry names the values `lo..=hi`; its length (C's `NELE`) is one past
+/// the highest value named.
+pub(super) struct Names(pub &'static [(u16, u16, &'static str)]);
+
+impl Names {
+    fn len(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|&(_, hi, _)| hi as u64 + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn get(&self, v: u64) -> Option<&'static str> {
+        self.0
+            .iter()
+            .find(|&&(lo, hi, _)| lo as u64 <= v && v <= hi as u64)
+            .map(|&(_, _, s)| s)
+    }
 }
 
-/// How a bank's memory errors map to a socket-wide channel number.
-#[derive(Clone, Copy)]
-pub(super) enum Channel {
-    /// The bank serves exactly this channel (per-channel iMC banks).
-    Fixed(u8),
-    /// The error code's CCCC field plus an offset (a home agent or mesh-to-
-    /// memory unit serving several channels, numbered from `offset`).
-    FromCode { offset: u8 },
+/// One field of mcelog's bit-field decoder: the table is indexed by the
+/// value at `start`, masked to the smallest all-ones mask covering the
+/// table's highest index.
+pub(super) struct Field {
+    pub start: u8,
+    pub names: &'static Names,
 }
 
-/// A kind of uncore unit with its model-specific error codes.
-pub(super) struct Unit {
-    /// mcelog's prefix for the unit's lines, e.g. "MemCtrl".
-    pub name: &'static str,
-    pub mscod: &'static Mscod,
-    /// MCi_STATUS bits 36:32 log the first error device (iMC and M2M).
-    pub first_error_device: bool,
-    /// MCi_MISC bits 63/62 tell a correction by mirroring (Skylake-SP M2M).
-    pub mirror_misc: bool,
+/// A single status bit naming a condition (mcelog's `SBITFIELD`).
+pub(super) const fn bit(start: u8, names: &'static Names) -> Field {
+    Field { start, names }
 }
 
-/// How a unit's model-specific error code (MSCOD) is to be read.
-pub(super) enum Mscod {
-    /// Each set bit (numbered within MSCOD) names a condition.
-    Flags(&'static [(u8, &'static str)]),
-    /// The whole MSCOD is one value.
-    Values(&'static [(u16, &'static str)]),
-    /// MSCOD bit `bit` chooses between two encodings.
-    Select {
-        bit: u8,
-        set: &'static Mscod,
-        clear: &'static Mscod,
-    },
+/// mcelog's `bitmask`: the smallest all-ones value not below `i`.
+fn bitmask(i: u64) -> u64 {
+    let mut mask = 1u64;
+    while mask < i {
+        mask = (mask << 1) | 1;
+    }
+    mask
+}
+
+/// Print `fields` of `value` as mcelog's `decode_bitfield` does.
+pub(super) fn decode_bitfield(value: u64, fields: &[Field], out: &mut dyn Write) -> fmt::Result {
+    let mut linelen = 0usize;
+    let mut delim = "";
+    for f in fields {
+        let len = f.names.len();
+        let v = (value >> f.start) & bitmask(len.saturating_sub(1));
+        let named = if v < len { f.names.get(v) } else { None };
+        let mut buf = UnnamedBuf::new();
+        let s: &str = match named {
+            Some(s) => s,
+            None if v == 0 => continue,
+            None => {
+                write!(buf, "<{}:{:x}>", f.start, v)?;
+                buf.as_str()
+            }
+        };
+        if linelen + s.len() > 75 {
+            delim = "\n";
+            linelen = 0;
+        }
+        write!(out, "{delim}{s}")?;
+        delim = " ";
+        linelen += s.len() + 1;
+    }
+    if linelen > 0 {
+        out.write_str("\n")?;
+    }
+    Ok(())
+}
+
+/// Room for `<63:ffffffffffffffff>` without allocating.
+struct UnnamedBuf {
+    b: [u8; 24],
+    n: usize,
+}
+
+impl UnnamedBuf {
+    fn new() -> Self {
+        Self { b: [0; 24], n: 0 }
+    }
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.b[..self.n]).unwrap_or("")
+    }
+}
+
+impl Write for UnnamedBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.n + s.len();
+        if end > self.b.len() {
+            return Err(fmt::Error);
+        }
+        self.b[self.n..end].copy_from_slice(s.as_bytes());
+        self.n = end;
+        Ok(())
+    }
 }
 
 /// All models with model-specific decoding.
-static MODELS: &[&Model] = &[&super::skx::SKYLAKE_SP];
+static MODELS: &[&Model] = &[
+    &super::skx::SKYLAKE_SP,
+    &super::icx::ICELAKE_SP,
+    &super::icx::ICELAKE_D,
+    &super::spr::SAPPHIRE_RAPIDS,
+    &super::spr::EMERALD_RAPIDS,
+    &super::gnr::GRANITE_RAPIDS,
+];
 
 /// The model a record's CPU belongs to, if it has model-specific decoding.
 pub(super) fn lookup(vendor: CpuVendor, cpuid: u32) -> Option<&'static Model> {
@@ -76,102 +154,78 @@ pub(super) fn lookup(vendor: CpuVendor, cpuid: u32) -> Option<&'static Model> {
         .find(|m| m.vendor == vendor && m.family == family && m.models.contains(&model))
 }
 
-impl Model {
-    pub(super) fn bank(&self, bank: u8) -> Option<&'static Bank> {
-        self.banks.iter().find(|b| b.bank == bank)
-    }
-}
-
 /// The socket-wide memory channel of a record, when the model and the bank
 /// say which one it is (and the error is a memory-controller error that
 /// names a channel at all).
 pub(super) fn memory_channel(model: &Model, rec: &MceRecord) -> Option<u8> {
-    let bank = model.bank(rec.bank)?;
     let ErrorClass::MemoryController { cccc, .. } = classify(regs::mcacod(rec.status)) else {
         return None;
     };
     if cccc == 0xf {
         return None;
     }
-    match bank.channel {
-        Channel::Fixed(c) => Some(c),
-        Channel::FromCode { offset } => cccc.checked_add(offset),
-    }
+    (model.channel)(rec.bank, cccc)
 }
 
-fn write_mscod(unit: &Unit, table: &Mscod, mscod: u16, out: &mut dyn Write) -> fmt::Result {
-    match table {
-        Mscod::Flags(flags) => {
-            let mut any = false;
-            for &(bit, name) in flags.iter() {
-                if bit < 16 && mscod & (1 << bit) != 0 {
-                    writeln!(out, "{}: {}", unit.name, name)?;
-                    any = true;
-                }
-            }
-            if !any {
-                writeln!(out, "{}: no model-specific error bits set", unit.name)?;
-            }
-            Ok(())
-        }
-        Mscod::Values(values) => match values.iter().find(|(v, _)| *v == mscod) {
-            Some((_, name)) => writeln!(out, "{}: {}", unit.name, name),
-            None => writeln!(
-                out,
-                "{}: unknown model-specific error code 0x{:04x}",
-                unit.name, mscod
-            ),
-        },
-        Mscod::Select { bit, set, clear } => {
-            let chosen = if *bit < 16 && mscod & (1 << bit) != 0 {
-                set
-            } else {
-                clear
-            };
-            write_mscod(unit, chosen, mscod, out)
-        }
-    }
-}
-
-/// Write the model-specific lines of a record, each ending in `\n`:
-/// the unit's MSCOD meaning (`MemCtrl: Corrected patrol scrub error`), a
-/// correction by mirroring, the first error device and mcelog's location line
-/// (`Location: SOCKET:0 CHANNEL:1 DIMM:?`; no model here names the DIMM).
-pub(super) fn write_fields(model: &Model, rec: &MceRecord, out: &mut dyn Write) -> fmt::Result {
-    let Some(bank) = model.bank(rec.bank) else {
-        return Ok(());
-    };
-    let unit = bank.unit;
+/// mcelog's correction kind for the `Corrected error ...` status line.
+pub(super) fn corrected_by(model: &Model, rec: &MceRecord) -> Option<&'static str> {
     let st = rec.status;
-    write_mscod(unit, unit.mscod, regs::mscod(st), out)?;
-
-    if unit.mirror_misc && st & status::UC == 0 && st & status::MISCV != 0 {
-        if rec.misc & (1 << 63) != 0 {
-            writeln!(out, "Corrected error by mirroring with channel failover")?;
-        } else if rec.misc & (1 << 62) != 0 {
-            writeln!(
-                out,
-                "Corrected error by mirroring. Primary channel scrubbed successfully"
-            )?;
-        }
+    if st & status::UC != 0 || st & status::MISCV == 0 || !model.mirror_banks.contains(&rec.bank) {
+        return None;
     }
-
-    let memory_error = matches!(
-        classify(regs::mcacod(st)),
-        ErrorClass::MemoryController { .. }
-    );
-    if unit.first_error_device && memory_error {
-        let dev = (st >> 32) & 0x1f;
-        if dev != 0 {
-            writeln!(out, "First error device: {dev}")?;
-        }
+    if rec.misc & (1 << 63) != 0 {
+        Some("Corrected error by mirroring with channel failover")
+    } else if rec.misc & (1 << 62) != 0 {
+        Some("Corrected error by mirroring. Primary channel scrubbed successfully")
+    } else {
+        None
     }
+}
+
+/// Remembers whether the last byte written ended a line.
+struct LineEnd<'a> {
+    out: &'a mut dyn Write,
+    open: bool,
+    any: bool,
+}
+
+impl Write for LineEnd<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if let Some(last) = s.as_bytes().last() {
+            self.open = *last != b'\n';
+            self.any = true;
+        }
+        self.out.write_str(s)
+    }
+}
+
+/// Write the model-specific lines of a record, each ending in `\n`: the
+/// model decoder's text, and the kernel's own location line
+/// (`Location: SOCKET:0 CHANNEL:1 DIMM:? (Skylake-SP)`) when the bank names
+/// a memory channel. Where mcelog leaves its text unterminated (a unit
+/// prefix with no field named) and runs into its next line, the line is
+/// ended here instead. Returns whether the model's decoder wrote anything.
+pub(super) fn write_fields(
+    model: &Model,
+    rec: &MceRecord,
+    out: &mut dyn Write,
+) -> Result<bool, fmt::Error> {
+    let mut w = LineEnd {
+        out,
+        open: false,
+        any: false,
+    };
+    (model.decode)(rec, &mut w)?;
+    if w.open {
+        w.write_str("\n")?;
+    }
+    let any = w.any;
     if let Some(ch) = memory_channel(model, rec) {
         writeln!(
-            out,
-            "Location: SOCKET:{} CHANNEL:{} DIMM:? ({} {})",
-            rec.socketid, ch, model.name, unit.name
+            w,
+            "Location: SOCKET:{} CHANNEL:{} DIMM:? ({})",
+            rec.socketid, ch, model.name
         )?;
     }
-    Ok(())
+    Ok(any)
 }
