@@ -122,7 +122,9 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         // Only this CPU got the #MC: it decides alone by its own banks (the
         // others are not in the handler and must not be waited for).
         if mcgstatus & mcg_status::LMCE_S != 0 {
-            crate::info!("mce: cpu{cpu}: local machine check (LMCE_S): handled without rendezvous");
+            crate::info!(
+                "mce: cpu{cpu}: local machine check (MCG_STATUS.LMCE_S): this CPU decides alone"
+            );
         }
         let s = scan::log_banks(
             &msr,
