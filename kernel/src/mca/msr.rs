@@ -59,6 +59,41 @@ pub mod sim {
         }
     }
 
+    /// One CPU's view of a package where some banks are shared with its
+    /// siblings (per core or per package, as on real CPUs): every register
+    /// of a bank in `shared_banks` (CTL, STATUS, ADDR, MISC and CTL2, so
+    /// also CTL2's CMCI_EN) lives in the one `shared` space all siblings
+    /// see; the rest in the CPU's `own` space.
+    pub struct Sibling<'a> {
+        pub own: SimMsr,
+        pub shared: &'a SimMsr,
+        pub shared_banks: crate::mca::banks::BankSet,
+    }
+
+    impl Sibling<'_> {
+        fn space(&self, msr: u32) -> &SimMsr {
+            use crate::mca::regs::{mc_ctl, mc_ctl2};
+            let shared = self
+                .shared_banks
+                .iter()
+                .any(|b| mc_ctl2(b) == msr || (mc_ctl(b)..mc_ctl(b) + 4).contains(&msr));
+            if shared {
+                self.shared
+            } else {
+                &self.own
+            }
+        }
+    }
+
+    impl Msr for Sibling<'_> {
+        fn read(&self, msr: u32) -> u64 {
+            self.space(msr).read(msr)
+        }
+        fn write(&self, msr: u32, value: u64) {
+            self.space(msr).write(msr, value)
+        }
+    }
+
     impl Msr for SimMsr {
         fn read(&self, msr: u32) -> u64 {
             self.get(msr)

@@ -165,6 +165,21 @@ pub mod misc {
     pub const ADDR_MODE_GENERIC: u64 = 7;
 }
 
+/// Bits of IA32_FEATURE_CONTROL (firmware sets them, then locks the MSR).
+pub mod feature_control {
+    /// Lock (bit 0): the MSR is read-only until reset.
+    pub const LOCKED: u64 = 1 << 0;
+    /// LMCE on (bit 20): the OS may set IA32_MCG_EXT_CTL.LMCE_EN.
+    pub const LMCE: u64 = 1 << 20;
+}
+
+/// Bits of IA32_MCG_EXT_CTL.
+pub mod mcg_ext_ctl {
+    /// LMCE_EN (bit 0): errors that affect only this logical processor
+    /// raise #MC on it alone (MCG_STATUS.LMCE_S set).
+    pub const LMCE_EN: u64 = 1 << 0;
+}
+
 /// IA32_MCi_CTL2 bits.
 pub mod ctl2 {
     pub const THRESHOLD_MASK: u64 = 0x7fff;

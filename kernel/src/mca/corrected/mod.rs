@@ -8,5 +8,8 @@ pub mod collector;
 pub mod poll_policy;
 pub mod storm;
 
+#[cfg(test)]
+mod shared_banks;
+
 #[cfg(target_os = "none")]
 pub mod glue;

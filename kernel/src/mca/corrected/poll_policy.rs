@@ -25,6 +25,19 @@ pub fn should_log(st: u64, mcgcap: u64, at_boot: bool) -> bool {
     st & (status::PCC | status::S) == 0
 }
 
+/// Banks a scan leaves out (bit per bank), as Linux's `mce_banks_owned`
+/// split: the CMCI handler reads only the banks this CPU owns by CMCI; the
+/// tick leaves out the banks a sibling owns (`elsewhere`: that CPU logs
+/// them, so one error gives one record) and this CPU's own CMCI banks unless
+/// they are in a storm (polled instead). Banks without CMCI are polled.
+pub fn skipped_banks(cmci: bool, owned: u64, elsewhere: u64, in_storm: u64) -> u64 {
+    if cmci && owned != 0 {
+        !owned
+    } else {
+        elsewhere | (owned & !in_storm)
+    }
+}
+
 /// The next polling interval: halved after errors (down to `min_us`),
 /// doubled when quiet (up to `max_us`), as Linux's mce timer adapts.
 pub fn next_interval(current_us: u64, found_errors: bool, min_us: u64, max_us: u64) -> u64 {

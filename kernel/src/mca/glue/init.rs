@@ -55,22 +55,24 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
         state::log(cpu, rec);
     });
     slot.ignored.store(report.ignored, Ordering::SeqCst);
-    if vendor != CpuVendor::Amd {
-        intel_init(cpu, cap);
-    }
+    let lmce = (vendor != CpuVendor::Amd).then(|| intel_init(cpu, cap));
     // Only now may #MC be raised: the handler and the banks are ready.
     // SAFETY: setting CR4.MCE enables #MC delivery; the IDT has a handler on
     // its own IST stack.
     unsafe { Cr4::update(|f| f.insert(Cr4Flags::MACHINE_CHECK_EXCEPTION)) };
     slot.ready.store(true, Ordering::SeqCst);
     info!(
-        "mce: cpu{cpu}: {}; {} {:#x}/{:#x}/{}; banks enabled {:#x}{}{}",
+        "mce: cpu{cpu}: {}; {} {:#x}/{:#x}/{}; banks enabled {:#x}{}{}{}",
         cap,
         vendor.mcelog_name(),
         info.family,
         info.model,
         info.stepping,
         report.enabled,
+        match lmce {
+            Some(l) => alloc::format!("; {l}"),
+            None => alloc::string::String::new(),
+        },
         if report.boot_errors > 0 {
             alloc::format!(
                 "; {} error(s) left from before boot logged",
@@ -94,18 +96,25 @@ pub fn init_cpu(cpu: usize, apic_id: u32) -> bool {
     true
 }
 
-/// Intel's part ([`intel::init_cpu`]): CMCI banks claimed here (a bank shared
-/// by several CPUs is owned by the first to set CMCI_EN), and the LVT CMCI
-/// entry pointed at the CMCI vector.
-fn intel_init(cpu: usize, cap: McgCap) {
+/// Intel's part ([`intel::init_cpu`]): LMCE enabled where allowed, CMCI banks
+/// claimed here (a bank shared by several CPUs is owned by the first to set
+/// CMCI_EN; the others record it as owned elsewhere and never poll it), and
+/// the LVT CMCI entry pointed at the CMCI vector.
+fn intel_init(cpu: usize, cap: McgCap) -> intel::Lmce {
     let ff = crate::mca::banks::BankSet(state::FIRMWARE_FIRST.load(Ordering::SeqCst));
-    let Some((owned, r)) = intel::init_cpu(&HwMsr, cap, ff).cmci else {
-        return;
+    let init = intel::init_cpu(&HwMsr, cap, ff);
+    let Some((owned, r)) = init.cmci else {
+        return init.lmce;
     };
+    // Elsewhere first: between the stores the bank is skipped, never read twice.
+    state::CPUS[cpu]
+        .cmci_elsewhere
+        .store(r.owned_elsewhere.0, Ordering::SeqCst);
     state::CPUS[cpu].cmci_owned.store(owned.0, Ordering::SeqCst);
     crate::arch::x86_64::apic::set_lvt_cmci(Some(crate::arch::x86_64::idt::vector::CMCI));
     info!(
         "cmci: cpu{cpu}: owns banks {} (claimed now {}), owned by other CPUs {}, without CMCI {}",
         owned, r.claimed, r.owned_elsewhere, r.unsupported
     );
+    init.lmce
 }

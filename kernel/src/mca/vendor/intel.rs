@@ -3,7 +3,8 @@
 //! Intel's quirks. Facts from the Intel SDM vol. 3B §16.6 (UCR error
 //! classification) and Linux's severity table; the wording is mcelog's and
 //! Linux's, so panic messages match theirs. Also Intel's part of per-CPU
-//! init (Linux `mce_intel_feature_init`): claiming CMCI banks.
+//! init (Linux `mce_intel_feature_init`): claiming CMCI banks and enabling
+//! local machine checks (LMCE, SDM vol. 3B §16.3.1.5).
 
 use super::quirks::{Action, Quirk};
 use crate::mca::banks::{BankSet, McgCap};
@@ -11,7 +12,9 @@ use crate::mca::corrected::cmci::{self, DiscoverReport};
 use crate::mca::exception::severity::{Contexts, Rule};
 use crate::mca::msr::Msr;
 use crate::mca::record::{CpuVendor, Severity};
-use crate::mca::regs::{mcg_status, status};
+use crate::mca::regs::{feature_control, mcg_cap, mcg_ext_ctl, mcg_status, status};
+use crate::mca::regs::{IA32_FEATURE_CONTROL, IA32_MCG_EXT_CTL};
+use core::fmt;
 
 /// MCA error codes of known recoverable errors (SDM vol. 3B, 16.6.3). Bit 12
 /// ("corrected filtering") is ignored when comparing, as Linux does.
@@ -46,9 +49,79 @@ const EIPV: u64 = mcg_status::EIPV;
 /// Conditions shared by the SRAR rules: signaled, action required, no overflow, address known.
 const SRAR: u64 = OVER | UC_SAR | ADDR | MCACOD;
 
+/// Whether local machine checks are on, or why not (Linux's
+/// `lmce_supported`): the CPU must offer them (MCG_CAP.LMCE_P, with SER_P,
+/// as only recoverable errors can be local) and the firmware must allow them
+/// in a locked IA32_FEATURE_CONTROL (bit 20). Then the OS sets
+/// IA32_MCG_EXT_CTL.LMCE_EN and an error that affects only one logical
+/// processor raises #MC on it alone, with MCG_STATUS.LMCE_S set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lmce {
+    On,
+    /// MCG_CAP.LMCE_P clear.
+    #[default]
+    NotOffered,
+    /// LMCE_P without SER_P: Linux does not enable it either.
+    NoSer,
+    /// IA32_FEATURE_CONTROL not locked: the firmware did not finish setting
+    /// it up (Linux warns and leaves LMCE off).
+    Unlocked,
+    /// Locked with bit 20 clear: the firmware forbids LMCE.
+    Forbidden,
+}
+
+impl Lmce {
+    /// The decision from MCG_CAP and IA32_FEATURE_CONTROL (pure).
+    pub fn decide(cap: McgCap, fc: u64) -> Self {
+        if !cap.has(mcg_cap::LMCE_P) {
+            Lmce::NotOffered
+        } else if !cap.has(mcg_cap::SER_P) {
+            Lmce::NoSer
+        } else if fc & feature_control::LOCKED == 0 {
+            Lmce::Unlocked
+        } else if fc & feature_control::LMCE == 0 {
+            Lmce::Forbidden
+        } else {
+            Lmce::On
+        }
+    }
+}
+
+/// As the MCA inventory line shows it: `LMCE on`, `LMCE off (why)`.
+impl fmt::Display for Lmce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Lmce::On => "LMCE on",
+            Lmce::NotOffered => "LMCE off (not offered)",
+            Lmce::NoSer => "LMCE off (no SER_P)",
+            Lmce::Unlocked => "LMCE off (FEATURE_CONTROL not locked)",
+            Lmce::Forbidden => "LMCE off (FEATURE_CONTROL bit 20 clear)",
+        })
+    }
+}
+
+/// Decides LMCE for the calling CPU and, when allowed, sets
+/// IA32_MCG_EXT_CTL.LMCE_EN (Linux's `intel_init_lmce`). FEATURE_CONTROL is
+/// read only when LMCE_P says the feature (and MCG_EXT_CTL) exists.
+pub fn init_lmce(msr: &impl Msr, cap: McgCap) -> Lmce {
+    let fc = if cap.has(mcg_cap::LMCE_P) && cap.has(mcg_cap::SER_P) {
+        msr.read(IA32_FEATURE_CONTROL)
+    } else {
+        0
+    };
+    let lmce = Lmce::decide(cap, fc);
+    if lmce == Lmce::On {
+        let ext = msr.read(IA32_MCG_EXT_CTL);
+        msr.write(IA32_MCG_EXT_CTL, ext | mcg_ext_ctl::LMCE_EN);
+    }
+    lmce
+}
+
 /// What Intel's part of per-CPU init did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IntelInit {
+    /// Local machine checks.
+    pub lmce: Lmce,
     /// With MCG_CAP.CMCI_P: the banks this CPU owns by CMCI and what the
     /// claiming pass found (banks shared with siblings are owned by the
     /// first CPU to claim them).
@@ -61,14 +134,15 @@ pub struct IntelInit {
 /// `mce_disable_bank`). The caller points LVT CMCI at its vector when
 /// `cmci` is set.
 pub fn init_cpu(msr: &impl Msr, cap: McgCap, firmware_first: BankSet) -> IntelInit {
-    let cmci = cap.has(crate::mca::regs::mcg_cap::CMCI_P).then(|| {
+    let lmce = init_lmce(msr, cap);
+    let cmci = cap.has(mcg_cap::CMCI_P).then(|| {
         // Counted as owned for the pass, so it leaves them alone.
         let mut owned = firmware_first;
         let mut report = cmci::discover(msr, cap.banks(), cmci::DEFAULT_THRESHOLD, &mut owned);
         report.already_ours = BankSet(report.already_ours.0 & !firmware_first.0);
         (BankSet(owned.0 & !firmware_first.0), report)
     });
-    IntelInit { cmci }
+    IntelInit { lmce, cmci }
 }
 
 #[rustfmt::skip]
@@ -122,14 +196,86 @@ pub static QUIRKS: &[Quirk] = &[Quirk {
 mod tests {
     use super::*;
     use crate::mca::msr::sim::SimMsr;
-    use crate::mca::regs::{ctl2, mc_ctl2, mcg_cap};
+    use crate::mca::regs::{ctl2, mc_ctl2};
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    const LOCKED: u64 = feature_control::LOCKED;
+    const FC_LMCE: u64 = feature_control::LMCE;
+    const LMCE_CAP: u64 = mcg_cap::LMCE_P | mcg_cap::SER_P | 10;
+
+    #[test]
+    fn lmce_decision_every_combination() {
+        // (LMCE_P, SER_P, locked, bit 20) -> decision, all 16 combinations.
+        for bits in 0..16u64 {
+            let (lmce_p, ser_p, locked, allow) =
+                (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, bits & 8 != 0);
+            let cap = McgCap(
+                10 | if lmce_p { mcg_cap::LMCE_P } else { 0 }
+                    | if ser_p { mcg_cap::SER_P } else { 0 },
+            );
+            let fc = if locked { LOCKED } else { 0 } | if allow { FC_LMCE } else { 0 };
+            let want = match (lmce_p, ser_p, locked, allow) {
+                (false, ..) => Lmce::NotOffered,
+                (true, false, ..) => Lmce::NoSer,
+                (true, true, false, _) => Lmce::Unlocked,
+                (true, true, true, false) => Lmce::Forbidden,
+                (true, true, true, true) => Lmce::On,
+            };
+            assert_eq!(Lmce::decide(cap, fc), want, "combination {bits:04b}");
+
+            // The same through the MSRs: MCG_EXT_CTL is written only when on,
+            // FEATURE_CONTROL read only when LMCE_P (with SER_P) says it matters.
+            let msr = SimMsr::new();
+            msr.set(IA32_FEATURE_CONTROL, fc);
+            assert_eq!(init_lmce(&msr, cap), want);
+            let ext = msr.get(IA32_MCG_EXT_CTL);
+            assert_eq!(
+                ext & mcg_ext_ctl::LMCE_EN != 0,
+                want == Lmce::On,
+                "{bits:04b}"
+            );
+            let wrote: Vec<u32> = msr.writes.borrow().iter().map(|w| w.0).collect();
+            assert_eq!(wrote.contains(&IA32_MCG_EXT_CTL), want == Lmce::On);
+            assert!(
+                !wrote.contains(&IA32_FEATURE_CONTROL),
+                "never written by the OS"
+            );
+        }
+    }
+
+    #[test]
+    fn lmce_enable_keeps_other_ext_ctl_bits() {
+        let msr = SimMsr::new();
+        msr.set(IA32_FEATURE_CONTROL, LOCKED | FC_LMCE | 1 << 2);
+        msr.set(IA32_MCG_EXT_CTL, 1 << 5);
+        assert_eq!(init_lmce(&msr, McgCap(LMCE_CAP)), Lmce::On);
+        assert_eq!(msr.get(IA32_MCG_EXT_CTL), 1 << 5 | mcg_ext_ctl::LMCE_EN);
+    }
+
+    #[test]
+    fn lmce_inventory_text() {
+        assert_eq!(Lmce::On.to_string(), "LMCE on");
+        assert_eq!(Lmce::NotOffered.to_string(), "LMCE off (not offered)");
+        assert_eq!(
+            Lmce::Forbidden.to_string(),
+            "LMCE off (FEATURE_CONTROL bit 20 clear)"
+        );
+        assert_eq!(
+            Lmce::Unlocked.to_string(),
+            "LMCE off (FEATURE_CONTROL not locked)"
+        );
+    }
 
     #[test]
     fn init_claims_cmci_banks_only_with_cmci_p() {
         let msr = SimMsr::new();
         assert_eq!(
             init_cpu(&msr, McgCap(4), BankSet::EMPTY),
-            IntelInit { cmci: None }
+            IntelInit {
+                lmce: Lmce::NotOffered,
+                cmci: None
+            }
         );
         let got = init_cpu(&msr, McgCap(mcg_cap::CMCI_P | 4), BankSet::EMPTY);
         let (owned, report) = got.cmci.expect("CMCI_P claims");

@@ -35,10 +35,8 @@ pub fn poll_banks(cpu: usize, source: Source) -> u32 {
     let slot = &state::CPUS[cpu];
     let owned = slot.cmci_owned.load(Ordering::Relaxed);
     let elsewhere = slot.cmci_elsewhere.load(Ordering::Relaxed);
-    let skip = match source {
-        Source::Cmci if owned != 0 => !owned,
-        _ => elsewhere | (owned & !storm::IN_STORM[cpu].load(Ordering::Relaxed)),
-    };
+    let in_storm = storm::IN_STORM[cpu].load(Ordering::Relaxed);
+    let skip = poll_policy::skipped_banks(source == Source::Cmci, owned, elsewhere, in_storm);
     scan(cpu, source, skip)
 }
 
