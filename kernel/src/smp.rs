@@ -8,7 +8,7 @@ use crate::arch::x86_64::percpu;
 use crate::arch::x86_64::{apic, gdt, idt, trampoline, tsc};
 use crate::boot::{phys_to_virt, FRAMES};
 use crate::cpuset::{AtomicCpuSet, CpuSet, MAX_CPUS};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use x86_64::registers::control::{Cr0, Cr3, Cr4, Cr4Flags};
 
 /// Bit per logical CPU that has reported in.
@@ -20,13 +20,14 @@ static APIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(u32::MAX) }; MA
 static KERNEL_CR3: AtomicU64 = AtomicU64::new(0);
 static KERNEL_CR0: AtomicU64 = AtomicU64::new(0);
 static KERNEL_CR4: AtomicU64 = AtomicU64::new(0);
-/// Set by an AP once it has its own stack and tables (the trampoline page
-/// can then be reused for the next AP).
-static AP_STARTED: AtomicBool = AtomicBool::new(false);
 
 const AP_STACK_SIZE: usize = 64 * 1024;
-/// How long to wait for an AP to report in after its SIPIs.
+/// How long an AP may take to claim its start-up parameters (its first
+/// sign of life in the trampoline) after its SIPIs.
 const AP_START_TIMEOUT_US: u64 = 500_000;
+/// How long an AP that has claimed them (so is running) may take to report
+/// in; Linux gives an AP 10 s for its first sign of life.
+const AP_CALLIN_TIMEOUT_US: u64 = 10_000_000;
 
 /// Records that `cpu` (with `apic_id`) is up.
 pub fn mark_online(cpu: u32, apic_id: u32) {
@@ -112,14 +113,13 @@ pub fn start_aps() -> u32 {
         }
     };
     info!(
-        "smp: MADT: boot CPU APIC id {}{}, {} application processor(s) ({} x2APIC entries), {} disabled, {} entries skipped, {} LINT NMI entries",
+        "smp: MADT: boot CPU APIC id {}{}, {} application processor(s) ({} x2APIC entries), {} disabled, {} entries skipped",
         me,
         if procs.bsp.is_some() { "" } else { " (not listed)" },
         procs.aps.len(),
         procs.aps.iter().filter(|p| p.x2apic).count(),
         procs.disabled,
-        procs.skipped,
-        procs.lint_nmi.len()
+        procs.skipped
     );
     if procs.aps.is_empty() {
         return 0;
@@ -172,35 +172,32 @@ pub fn start_aps() -> u32 {
         let top = (stack.as_ptr_range().end as u64) & !0xf;
         write_at(base, l.stack, top);
         write_at(base, l.arg, cpu as u64);
-        claim(base, l.claim).store(trampoline::claim_for(apic_id), Ordering::SeqCst);
-        AP_STARTED.store(false, Ordering::SeqCst);
+        // The id first, then the claim opened (the AP reads them in turn).
+        word(base, l.want).store(apic_id, Ordering::SeqCst);
+        word(base, l.claim).store(trampoline::CLAIM_OPEN, Ordering::SeqCst);
         if withhold == Some(cpu) {
             // Test hook: this CPU never gets its start-up IPIs.
             warn!(
                 "smp: cpu{cpu} (APIC id {apic_id}): start-up IPIs withheld (smp.test_withhold_cpu)"
             );
-            wait_for(cpu);
-            next_cpu += 1;
-            if !release_page(base, l.claim, cpu, apic_id) {
-                break;
-            }
-            continue;
-        }
-        // The id is addressable in this mode (checked above).
-        let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Init);
-        tsc::delay_us(10_000);
-        let vector = (tramp >> 12) as u8;
-        let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
-        tsc::delay_us(200);
-        if !AP_STARTED.load(Ordering::SeqCst) {
+        } else {
+            // The id is addressable in this mode (checked above).
+            let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Init);
+            tsc::delay_us(10_000);
+            let vector = (tramp >> 12) as u8;
             let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
-        }
-        if wait_for(cpu) {
-            started += 1;
+            tsc::delay_us(200);
+            // A second SIPI if the first was missed (the AP has not even
+            // claimed its parameters yet), as the SDM's sequence has.
+            if word(base, l.claim).load(Ordering::SeqCst) == trampoline::CLAIM_OPEN {
+                let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Startup(vector));
+            }
         }
         next_cpu += 1;
-        if !release_page(base, l.claim, cpu, apic_id) {
-            break;
+        match await_ap(word(base, l.claim), word(base, l.stray), cpu, apic_id) {
+            Ok(true) => started += 1,
+            Ok(false) => {}
+            Err(()) => break,
         }
     }
     info!(
@@ -238,61 +235,69 @@ fn report_percpu_memory(heap_bytes: usize, cpus_started: u32) {
     );
 }
 
-/// The trampoline's claim word (see `trampoline`), shared with the AP.
-fn claim(base: u64, off: usize) -> &'static AtomicU32 {
-    // SAFETY: the claim word is a 4-byte-aligned u32 inside the trampoline
+/// A 32-bit word of the trampoline shared with the AP (the claim word, the
+/// wanted and the stray APIC id: see `trampoline`).
+fn word(base: u64, off: usize) -> &'static AtomicU32 {
+    // SAFETY: each such word is a 4-byte-aligned u32 inside the trampoline
     // page, which stays allocated and mapped for the kernel's lifetime; the
     // AP touches it only with atomic instructions.
     unsafe { &*((base + off as u64) as *const AtomicU32) }
 }
 
-/// Makes the trampoline page free for the next AP. If `cpu` never claimed
-/// its parameters the claim is revoked and the CPU is sent INIT, so that
-/// it can neither take the next AP's stack and number nor run on (it waits
-/// for a start-up IPI that never comes). If it is reading them, waits the
-/// few instructions that takes; false if it never finishes (the page
-/// cannot be reused then, and no further AP is started).
-fn release_page(base: u64, off: usize, cpu: u32, apic_id: u32) -> bool {
-    let word = claim(base, off);
-    let want = trampoline::claim_for(apic_id);
-    if word
-        .compare_exchange(want, 0, Ordering::SeqCst, Ordering::SeqCst)
-        .is_ok()
-    {
-        if !crate::boot::config()
-            .test_withhold_cpu
-            .is_some_and(|c| c == cpu)
-        {
-            let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Init);
-        }
-        return true;
-    }
-    let deadline = tsc::now_us() + AP_START_TIMEOUT_US;
-    while word.load(Ordering::SeqCst) == trampoline::CLAIM_TAKING && tsc::now_us() < deadline {
+/// Spins until `done` or `timeout_us` has passed; whether `done`.
+fn spin_until(timeout_us: u64, done: impl Fn() -> bool) -> bool {
+    let deadline = tsc::now_us() + timeout_us;
+    while !done() && tsc::now_us() < deadline {
         core::hint::spin_loop();
     }
-    if word.load(Ordering::SeqCst) == trampoline::CLAIM_TAKING {
-        warn!("smp: cpu{cpu} stopped while taking its start-up parameters; no more APs are started after it");
-        return false;
-    }
-    true
+    done()
 }
 
-/// Waits (bounded) for `cpu` to report in; names it if it does not. Its
-/// number and stack stay reserved: a late AP must not share them.
-fn wait_for(cpu: u32) -> bool {
-    let deadline = tsc::now_us() + AP_START_TIMEOUT_US;
-    while !is_online(cpu) && tsc::now_us() < deadline {
-        core::hint::spin_loop();
+/// Waits for `cpu` (APIC id `apic_id`) to come up, then leaves the
+/// trampoline page free for the next AP. `Ok(online)`; `Err` if the page
+/// cannot be reused (the AP stopped halfway through taking its parameters).
+///
+/// An AP that has not claimed its parameters within [`AP_START_TIMEOUT_US`]
+/// is left out: its claim is revoked and it is sent INIT, so that it can
+/// neither take the next AP's stack and number later nor run on. One that
+/// has claimed them runs kernel code on its own stack, however slowly (a
+/// host running hundreds of vCPUs on two cores): it gets
+/// [`AP_CALLIN_TIMEOUT_US`], and its number and stack stay reserved if it
+/// does not report in even then.
+fn await_ap(claim: &AtomicU32, stray: &AtomicU32, cpu: u32, apic_id: u32) -> Result<bool, ()> {
+    let open = trampoline::CLAIM_OPEN;
+    spin_until(AP_START_TIMEOUT_US, || claim.load(Ordering::SeqCst) != open);
+    if claim
+        .compare_exchange(open, 0, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        let came = stray.swap(u32::MAX, Ordering::SeqCst);
+        warn!(
+            "smp: cpu{cpu} did not report in within {} ms; left out{}",
+            AP_START_TIMEOUT_US / 1000,
+            if came != u32::MAX {
+                alloc::format!(" (APIC id {came} came instead of {apic_id}, and parked)")
+            } else {
+                alloc::string::String::new()
+            }
+        );
+        let _ = apic::send_ipi(apic::Dest::Apic(apic_id), apic::Delivery::Init);
+        return Ok(false);
     }
-    let up = is_online(cpu);
+    if !spin_until(AP_CALLIN_TIMEOUT_US, || {
+        claim.load(Ordering::SeqCst) != trampoline::CLAIM_TAKING
+    }) {
+        warn!("smp: cpu{cpu} stopped while taking its start-up parameters; no more APs are started after it");
+        return Err(());
+    }
+    let up = spin_until(AP_CALLIN_TIMEOUT_US, || is_online(cpu));
     if !up {
         warn!(
-            "smp: cpu{cpu} did not report in within {} ms; left out",
-            AP_START_TIMEOUT_US / 1000
+            "smp: cpu{cpu} started but did not report in within {} ms; left out (its number and stack stay reserved)",
+            AP_CALLIN_TIMEOUT_US / 1000
         );
     }
-    up
+    Ok(up)
 }
 
 /// Where an AP lands from the trampoline, on its own stack, with the
@@ -320,7 +325,6 @@ extern "C" fn ap_entry(cpu: u64) -> ! {
     let apic_id = apic::id();
     let tss = gdt::init_cpu();
     percpu::init(cpu, apic_id, tss);
-    AP_STARTED.store(true, Ordering::SeqCst);
     idt::load();
     crate::mca::glue::init::init_cpu(cpu as usize, apic_id);
     mark_online(cpu, apic_id);

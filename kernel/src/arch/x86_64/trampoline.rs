@@ -28,6 +28,8 @@ global_asm!(
 .global ap_tr_arg
 .global ap_tr_entry
 .global ap_tr_claim
+.global ap_tr_stray
+.global ap_tr_want
 .code16
 ap_trampoline_start:
     cli
@@ -66,28 +68,45 @@ ap_tr_long:
     xor eax, eax
     mov fs, ax
     mov gs, ax
-    // Claim the parameters: only the AP they were written for (its
-    // initial APIC id, CPUID 1 EBX[31:24], in the claim word) may take them.
-    // One that comes after the BSP gave up on it finds another AP's claim,
-    // or none, and parks instead of sharing that AP's stack and number.
+    // Claim the parameters: only the AP they were written for may take
+    // them. Its APIC id is CPUID 0xB EDX (the 32-bit x2APIC id) where leaf
+    // 0xB exists, else CPUID 1 EBX[31:24]; the BSP put the id it started in
+    // ap_tr_want. One that comes after the BSP gave up on it finds another
+    // AP's id, or the claim revoked, and parks instead of sharing that AP's
+    // stack and number.
+    xor eax, eax
+    cpuid
+    cmp eax, 0xb
+    jb 4f
+    mov eax, 0xb
+    xor ecx, ecx
+    cpuid
+    mov ebx, edx
+    jmp 5f
+4:
     mov eax, 1
     cpuid
     shr ebx, 24
-    or ebx, 0x100
-    mov eax, ebx
-    mov ecx, 0x200
+5:
+    cmp ebx, dword ptr [rip + ap_tr_want]
+    jne 2f
+    mov eax, 1
+    mov ecx, 2
     lock cmpxchg dword ptr [rip + ap_tr_claim], ecx
     jne 2f
     mov rsp, qword ptr [rip + ap_tr_stack]
     mov rdi, qword ptr [rip + ap_tr_arg]
     mov rax, qword ptr [rip + ap_tr_entry]
     // Taken: the BSP may now write the next AP's parameters.
-    mov dword ptr [rip + ap_tr_claim], 0x300
+    mov dword ptr [rip + ap_tr_claim], 3
     jmp rax
 2:
+    // Say who came (the BSP names it if its AP never claims).
+    mov dword ptr [rip + ap_tr_stray], ebx
+3:
     cli
     hlt
-    jmp 2b
+    jmp 3b
 .balign 8
 ap_tr_gdt:
     .quad 0
@@ -113,6 +132,10 @@ ap_tr_entry:
     .quad 0
 ap_tr_claim:
     .long 0
+ap_tr_want:
+    .long 0
+ap_tr_stray:
+    .long 0xffffffff
 ap_trampoline_end:
 .text
 "#
@@ -131,6 +154,8 @@ unsafe extern "C" {
     static ap_tr_arg: u8;
     static ap_tr_entry: u8;
     static ap_tr_claim: u8;
+    static ap_tr_stray: u8;
+    static ap_tr_want: u8;
 }
 
 /// The trampoline's bytes.
@@ -157,9 +182,15 @@ pub struct Layout {
     pub stack: usize,
     pub arg: usize,
     pub entry: usize,
-    /// The claim word: [`claim_for`] an AP, [`CLAIM_TAKING`] while it reads
-    /// its parameters, [`CLAIM_TAKEN`] once it has, 0 when revoked.
+    /// The claim word: [`CLAIM_OPEN`] for the AP in `want`, [`CLAIM_TAKING`]
+    /// while it reads its parameters, [`CLAIM_TAKEN`] once it has, 0 when
+    /// revoked.
     pub claim: usize,
+    /// The APIC id of the AP the parameters are for.
+    pub want: usize,
+    /// Written by an AP that was not the one wanted (or came too late): its
+    /// APIC id; `u32::MAX` when none came.
+    pub stray: usize,
 }
 
 pub fn layout() -> Layout {
@@ -175,15 +206,14 @@ pub fn layout() -> Layout {
         arg: offset(&raw const ap_tr_arg),
         entry: offset(&raw const ap_tr_entry),
         claim: offset(&raw const ap_tr_claim),
+        stray: offset(&raw const ap_tr_stray),
+        want: offset(&raw const ap_tr_want),
     }
 }
 
-/// The claim word's value for the AP whose initial APIC id's low 8 bits
-/// (what CPUID 1 reports, also in x2APIC mode) are those of `apic_id`.
-pub fn claim_for(apic_id: u32) -> u32 {
-    0x100 | (apic_id & 0xff)
-}
+/// The parameters are there for the AP in `want`.
+pub const CLAIM_OPEN: u32 = 1;
 /// The AP has claimed its parameters and is reading them.
-pub const CLAIM_TAKING: u32 = 0x200;
+pub const CLAIM_TAKING: u32 = 2;
 /// The AP has its stack and number: the page may be rewritten.
-pub const CLAIM_TAKEN: u32 = 0x300;
+pub const CLAIM_TAKEN: u32 = 3;
