@@ -3,7 +3,7 @@
 
 use crate::apei::table::{ParseError, Sig};
 use crate::boot::{phys_to_virt, platform};
-use crate::firmware::madt::{self, LintNmi, Processor};
+use crate::firmware::madt::{self, Processor};
 use crate::firmware::tables::{self, Rsdp};
 use alloc::vec::Vec;
 
@@ -26,12 +26,11 @@ pub struct Processors {
     pub bsp: Option<Processor>,
     /// Entries marked disabled (not startable; hot-pluggable at most).
     pub disabled: usize,
-    /// Malformed or repeated entries skipped.
+    /// Meaningless or repeated entries skipped.
     pub skipped: usize,
-    pub lint_nmi: Vec<LintNmi>,
 }
 
-/// Reads the MADT (types 0, 9, 4 and 0xA, bounds-checked by our parser);
+/// Reads the MADT (types 0 and 9, bounds-checked by our parser);
 /// `bsp_apic_id` is the calling (boot) CPU's id.
 pub fn processors(bsp_apic_id: u32) -> Result<Processors, alloc::string::String> {
     let t = find(b"APIC").ok_or("no MADT")?;
@@ -41,7 +40,6 @@ pub fn processors(bsp_apic_id: u32) -> Result<Processors, alloc::string::String>
         bsp: None,
         disabled: 0,
         skipped: m.skipped,
-        lint_nmi: m.lint_nmi,
     };
     for c in m.processors {
         if c.apic_id == bsp_apic_id {
