@@ -47,7 +47,7 @@ KERNEL := target/x86_64-target/release/kernel
 BOOT   := target/debug/boot
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build kernel image run test test-many bench usb fuzz clean
+.PHONY: setup build kernel image run test bench usb fuzz clean
 
 ## setup: install QEMU, OVMF, QEMU 10 under target/qemu10 and the nightly's
 ## rust-src/llvm-tools (idempotent)
@@ -83,10 +83,6 @@ run: setup build
 	$(BOOT) run --kernel $(KERNEL) --out target/images --firmware $(FIRMWARE) \
 	  --cpus $(CPUS) --cpu $(CPU) --mem $(MEM) --cmdline '$(CMDLINE)' \
 	  --qmp $(QMP) --erst $(ERST) --erst-size $(ERST_SIZE) --qemu $(QEMU) --qemu-args '$(QEMU_ARGS)'
-
-## test-many: the 128- and 288-vCPU x2APIC tests on QEMU 10 (slow; not in `test`)
-test-many: setup build
-	cargo test -p tests --test many_cpus -- --ignored --test-threads=1
 
 ## test: host unit tests, then the QEMU-driven tests
 test: setup build
