@@ -322,9 +322,6 @@ impl Config {
                         why,
                     });
                 }
-                if value.len() > 128 {
-                    return Err(bad("at most 128 bytes of filter words"));
-                }
                 self.mcelogd_filter = value.into()
             }
             "trigger.rate" => {

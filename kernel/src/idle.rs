@@ -12,7 +12,7 @@ pub fn run() -> ! {
     crate::mca::log::glue::consumer::drain();
     // The record daemon first, so it reads the demo's records as they come
     // (earlier ones reach it from the readers' history). The console stops
-    // it with `kill <task>` and starts it again with `run mcelogd`.
+    // and starts it with `mcelogd stop|start` (console/cmd_mcelogd.rs).
     if crate::boot::config().mcelogd {
         match crate::task::spawn("mcelogd", None) {
             Ok(t) => crate::info!("mcelogd: started as task {}", t.id),

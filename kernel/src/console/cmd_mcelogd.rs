@@ -5,9 +5,6 @@ use crate::kprint;
 use crate::mca::log::reader::parse_filter;
 use crate::task;
 
-/// Filter text the daemon takes from its argument block (NUL-ended).
-const FILTER_MAX: usize = 128;
-
 /// The running daemon tasks (normally one), oldest first.
 fn running() -> alloc::vec::Vec<alloc::sync::Arc<task::Task>> {
     task::list()
@@ -53,14 +50,8 @@ fn start(words: &[&str]) {
         kprint!("mcelogd: bad filter '{filter}': {why}; not started\n");
         return;
     }
-    if filter.len() >= FILTER_MAX {
-        kprint!(
-            "mcelogd: filter of {} bytes (at most {}); not started\n",
-            filter.len(),
-            FILTER_MAX - 1
-        );
-        return;
-    }
+    // The daemon reads its filter from the argument block up to a NUL or
+    // FILTER_MAX bytes.
     let mut arg = alloc::vec::Vec::from(filter.as_bytes());
     if !arg.is_empty() {
         arg.push(0);

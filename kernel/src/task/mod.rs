@@ -575,7 +575,15 @@ pub fn find(id: u32) -> Option<Arc<Task>> {
 /// context; a task not waiting is left alone.
 pub fn wake(id: u32) {
     if let Some(t) = find(id) {
-        let _ = t
+        t.wake();
+    }
+}
+
+impl Task {
+    /// [`wake`] for a task in hand. A wake-up while it is not waiting stays
+    /// pending, so one that comes just before its next wait is not lost.
+    fn wake(&self) {
+        let _ = self
             .waiting
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| match w {
                 WAIT_BLOCKED => Some(WAIT_WOKEN),
@@ -603,12 +611,24 @@ const CHILD_ENDS_MAX: usize = 16;
 fn child_ended(task: &Task, outcome: &str) {
     let mut ends = CHILD_ENDS.lock();
     ends.retain(|e| e.parent != task.id);
-    if task.parent == 0 || find(task.parent).is_none() {
+    // A parent being reaped (DEAD, not yet out of the list) has had its
+    // ends cleared or will have them cleared after this lock: keep none
+    // for it.
+    let Some(parent) = find(task.parent).filter(|p| task.parent != 0 && p.state() != DEAD) else {
         return;
+    };
+    let mut dropped = None;
+    if ends.iter().filter(|e| e.parent == parent.id).count() >= CHILD_ENDS_MAX {
+        let i = ends.iter().position(|e| e.parent == parent.id).unwrap();
+        dropped = Some(ends.remove(i));
     }
-    if ends.iter().filter(|e| e.parent == task.parent).count() >= CHILD_ENDS_MAX {
-        let i = ends.iter().position(|e| e.parent == task.parent).unwrap();
-        let old = ends.remove(i);
+    ends.push(ChildEnd {
+        parent: parent.id,
+        child: task.id,
+        outcome: outcome.into(),
+    });
+    drop(ends);
+    if let Some(old) = dropped {
         crate::warn!(
             "task {}: the end of its child task {} ({}) was never asked for and is dropped",
             old.parent,
@@ -616,13 +636,7 @@ fn child_ended(task: &Task, outcome: &str) {
             old.outcome
         );
     }
-    ends.push(ChildEnd {
-        parent: task.parent,
-        child: task.id,
-        outcome: outcome.into(),
-    });
-    drop(ends);
-    wake(task.parent);
+    parent.wake();
 }
 
 /// For task_wait: how child `child` of `parent` ended (taken: asked once),
@@ -635,11 +649,26 @@ pub fn child_outcome(parent: u32, child: u32) -> Result<Option<String>, ()> {
     {
         return Ok(Some(ends.remove(i).outcome));
     }
-    drop(ends);
+    // Still under the lock (the reaper's order: CHILD_ENDS, then TASKS): a
+    // child's end is kept before it leaves the task list, so it is found
+    // in one or the other.
     match find(child) {
         Some(t) if t.parent == parent => Ok(None),
         _ => Err(()),
     }
+}
+
+/// Puts back an end [`child_outcome`] took, for the next task_wait (the
+/// caller could not copy it out).
+pub fn child_outcome_put_back(parent: u32, child: u32, outcome: String) {
+    CHILD_ENDS.lock().insert(
+        0,
+        ChildEnd {
+            parent,
+            child,
+            outcome,
+        },
+    );
 }
 
 /// The `kill` command: the task ends at its next entry into the kernel or

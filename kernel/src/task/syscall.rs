@@ -13,7 +13,7 @@
 //! | 6 | copyspin(buf, len, ms): test only, copy_from_user of `buf` again and again for `ms` | copies made |
 //! | 7 | mce_open(filter, len): a record reader (`mca::log::reader` words) | reader id |
 //! | 8 | mce_read(reader, buf, len): whole 128-byte `struct mce` records | records copied |
-//! | 9 | mce_poll(reader, ms): block until records arrive (a delivery wakes it) | records waiting (0: timeout, or a child ended) |
+//! | 9 | mce_poll(reader, ms): block until records arrive (a delivery wakes it) | records waiting (0: timeout, a child ended, or a wake-up of the task meant for another of its readers) |
 //! | 10 | mce_lost(reader) | records lost to a full queue |
 //! | 11 | mce_close(reader) | 0 |
 //! | 12 | spawn(name, len, arg): a built-in program, `arg` 0 or a 128-byte block | task id |

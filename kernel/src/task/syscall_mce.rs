@@ -13,7 +13,7 @@ use crate::mca::log::reader;
 use alloc::vec::Vec;
 
 /// Longest filter text, program name or key.
-const TEXT_MAX: usize = 128;
+const TEXT_MAX: usize = reader::FILTER_MAX;
 
 fn user_text(what: &str, ptr: u64, len: u64) -> Result<alloc::string::String, i64> {
     let t = task();
@@ -226,11 +226,8 @@ pub fn task_wait(child: u64, buf: u64, len: u64) -> i64 {
     };
     let n = outcome.len().min(len as usize);
     if let Err(e) = usercopy::copy_to_user(buf, &outcome.as_bytes()[..n]) {
-        crate::warn!(
-            "task {} {}: task_wait: bad buffer {buf:#x} length {len}: EFAULT (the end of task {child} is lost: {outcome})",
-            t.id,
-            t.name
-        );
+        // Nothing is lost: the end stays for the next task_wait.
+        super::child_outcome_put_back(t.id, child as u32, outcome);
         return copy_failed("task_wait", e);
     }
     outcome.len() as i64

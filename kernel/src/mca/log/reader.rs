@@ -20,6 +20,8 @@ pub const QUEUE_LEN: usize = 64;
 pub const HISTORY_LEN: usize = 32;
 /// Readers open at once.
 pub const MAX_READERS: usize = 8;
+/// Longest filter text (the open call's, the boot key's, the console's).
+pub const FILTER_MAX: usize = 128;
 
 /// What a reader wants; every present condition must hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +87,12 @@ fn source_word(w: &str) -> Option<Source> {
 /// `kind` (ce or uc: the status UC bit). Anything else is an error naming
 /// the word.
 pub fn parse_filter(text: &str) -> Result<ReaderFilter, String> {
+    if text.len() > FILTER_MAX {
+        return Err(format!(
+            "filter of {} bytes (at most {FILTER_MAX})",
+            text.len()
+        ));
+    }
     let mut f = ReaderFilter::ALL;
     let words = text
         .split(|c: char| c.is_ascii_whitespace() || c == ',')
@@ -182,8 +190,8 @@ impl Latency {
         if n == 0 {
             return None;
         }
-        let mut v = self.recent[..n].to_vec();
-        v.sort_unstable();
+        let mut v = self.recent;
+        v[..n].sort_unstable();
         Some(v[n / 2])
     }
 }
@@ -263,15 +271,18 @@ impl ReaderSet {
         Ok(id)
     }
 
-    fn offer(r: &mut Reader, rec: &MceRecord, now_us: u64) {
+    /// Queues `rec` for `r`, or counts it lost; whether it was queued.
+    fn offer(r: &mut Reader, rec: &MceRecord, now_us: u64) -> bool {
         r.matched += 1;
         if r.queue.len() < QUEUE_LEN {
             r.queue.push_back(Queued {
                 rec: *rec,
                 at_us: now_us,
             });
+            true
         } else {
             r.lost += 1;
+            false
         }
     }
 
@@ -285,12 +296,8 @@ impl ReaderSet {
         self.history.push_back(*rec);
         let mut woken = [None; MAX_READERS];
         for (i, r) in self.readers.iter_mut().enumerate() {
-            if r.filter.matches(rec) {
-                let lost = r.lost;
-                Self::offer(r, rec, now_us);
-                if r.lost == lost {
-                    woken[i] = Some(r.owner);
-                }
+            if r.filter.matches(rec) && Self::offer(r, rec, now_us) {
+                woken[i] = Some(r.owner);
             }
         }
         woken
@@ -380,6 +387,11 @@ mod tests {
         assert_eq!(f.uncorrected, Some(true));
         assert_eq!(parse_filter("all").unwrap(), ReaderFilter::ALL);
         assert_eq!(parse_filter("").unwrap(), ReaderFilter::ALL);
+        let long = "all ".repeat(33);
+        assert_eq!(
+            parse_filter(&long).unwrap_err(),
+            "filter of 132 bytes (at most 128)"
+        );
         assert_eq!(
             parse_filter("kind=uc,cpu=3").unwrap(),
             parse_filter("kind=uc cpu=3").unwrap()
