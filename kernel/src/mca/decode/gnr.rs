@@ -9,8 +9,8 @@
 use core::fmt::{self, Write};
 
 use super::super::record::{CpuVendor, MceRecord};
-use super::icx::{bits, table};
-use super::model::{Model, Names};
+use super::super::regs::{self, status};
+use super::model::{bits, table, table_by_class, Model, Names};
 
 /// UPI MSCOD (the table's length masks the value to bits 21:16).
 static UPI_2: Names = Names(&[
@@ -245,7 +245,7 @@ static MCCHAN_33: Names = Names(&[
 
 /// The channel MISC fields (granite_imc_misc).
 fn imc_misc(st: u64, misc: u64, out: &mut dyn Write) -> fmt::Result {
-    let mscod = bits(st, 16, 31);
+    let mscod = u64::from(regs::mscod(st));
     if (0x800..=0x82f).contains(&mscod) {
         return Ok(());
     }
@@ -291,7 +291,7 @@ fn decode(rec: &MceRecord, out: &mut dyn Write) -> fmt::Result {
     match rec.bank {
         5 => {
             out.write_str("UPI: ")?;
-            table(bits(st, 16, 31), &UPI_2, out)
+            table(u64::from(regs::mscod(st)), &UPI_2, out)
         }
         6 => {
             out.write_str("Punit: ")?;
@@ -300,25 +300,25 @@ fn decode(rec: &MceRecord, out: &mut dyn Write) -> fmt::Result {
         }
         12 => {
             out.write_str("B2CMI: ")?;
-            table(bits(st, 16, 31), &B2CMI_1, out)
+            table(u64::from(regs::mscod(st)), &B2CMI_1, out)
         }
         13..=24 => {
             out.write_str("MCCHAN: ")?;
-            let names = match bits(st, 24, 31) {
-                0 => Some(&MCCHAN_0),
-                1 => Some(&MCCHAN_1),
-                2 => Some(&MCCHAN_2),
-                4 => Some(&MCCHAN_4),
-                8 => Some(&MCCHAN_8),
-                32 => Some(&MCCHAN_32),
-                33 => Some(&MCCHAN_33),
-                _ => None,
-            };
-            if let Some(names) = names {
-                table(bits(st, 16, 23), names, out)?;
-            }
+            table_by_class(
+                st,
+                &[
+                    (0, &MCCHAN_0),
+                    (1, &MCCHAN_1),
+                    (2, &MCCHAN_2),
+                    (4, &MCCHAN_4),
+                    (8, &MCCHAN_8),
+                    (32, &MCCHAN_32),
+                    (33, &MCCHAN_33),
+                ],
+                out,
+            )?;
             // MISCV and other-info bit 1 say MISC holds the DRAM address.
-            if bits(st, 59, 59) != 0 && bits(st, 33, 33) != 0 {
+            if st & status::MISCV != 0 && bits(st, 33, 33) != 0 {
                 imc_misc(st, rec.misc, out)?;
             }
             Ok(())

@@ -10,7 +10,8 @@
 use core::fmt::{self, Write};
 
 use super::super::record::{CpuVendor, MceRecord};
-use super::model::{bit, decode_bitfield, Field, Model, Names};
+use super::super::regs::status;
+use super::model::{bit, bits, decode_bitfield, table, table_by_class, Field, Model, Names};
 
 /// PCU MSCOD bits 31:24 on the 10nm server parts; Sapphire Rapids names one
 /// more value, given as `extra`.
@@ -95,12 +96,6 @@ pub(super) static PCU_3: Names = Names(&[
     (0x07, 0x07, "Double bit RAM error on Data Fetch"),
 ]);
 
-macro_rules! flag {
-    ($s:expr) => {
-        &Names(&[(1, 1, $s)])
-    };
-}
-
 /// UPI MSCOD bits 31:22, one bit each.
 pub(super) static UPI_1: [Field; 10] = [
     bit(22, flag!("Phy Control Error")),
@@ -173,7 +168,7 @@ static M2M_BITS: [Field; 8] = [
 ];
 
 /// iMC MSCOD bits 23:16 when bits 31:24 are 0x00.
-static IMC_0: Names = Names(&[
+pub(super) static IMC_0: Names = Names(&[
     (0x01, 0x01, "Address parity error"),
     (0x02, 0x02, "Data parity error"),
     (0x03, 0x03, "Data ECC error"),
@@ -277,16 +272,6 @@ pub(super) static IMC_10: Names = Names(&[
     (0xa0, 0xa0, "HA_UNCORR_RD_MIRR2ND_ERR"),
 ]);
 
-/// Bits `lo..=hi` of `v` (mcelog's EXTRACT).
-pub(super) const fn bits(v: u64, lo: u32, hi: u32) -> u64 {
-    (v >> lo) & (u64::MAX >> (63 - (hi - lo)))
-}
-
-/// A whole-value table (mcelog's `FIELD(0, table)`).
-pub(super) fn table(v: u64, names: &'static Names, out: &mut dyn Write) -> fmt::Result {
-    decode_bitfield(v, &[Field { start: 0, names }], out)
-}
-
 /// The PCU's three MSCOD fields, each printed when non-zero.
 fn pcu(st: u64, out: &mut dyn Write) -> fmt::Result {
     out.write_str("PCU: ")?;
@@ -302,17 +287,18 @@ fn pcu(st: u64, out: &mut dyn Write) -> fmt::Result {
 /// The iMC MSCOD: bits 31:24 choose the table for bits 23:16.
 fn imc_mscod(st: u64, out: &mut dyn Write) -> fmt::Result {
     out.write_str("MemCtrl: ")?;
-    let f = bits(st, 16, 23);
-    let names = match bits(st, 24, 31) {
-        0 => &IMC_0,
-        1 => &IMC_1,
-        2 => &IMC_2,
-        4 => &IMC_4,
-        8 => &IMC_8,
-        0x10 => &IMC_10,
-        _ => return Ok(()),
-    };
-    table(f, names, out)
+    table_by_class(
+        st,
+        &[
+            (0, &IMC_0),
+            (1, &IMC_1),
+            (2, &IMC_2),
+            (4, &IMC_4),
+            (8, &IMC_8),
+            (0x10, &IMC_10),
+        ],
+        out,
+    )
 }
 
 /// The iMC MISC fields (i10nm_imc_misc).
@@ -331,7 +317,7 @@ fn imc_misc(st: u64, misc: u64, out: &mut dyn Write) -> fmt::Result {
         "bank: 0x{bank:x} bankgroup: 0x{bankgroup:x} row: 0x{row:x} column: 0x{column:x}"
     )?;
     // Bit 61 is UC: an uncorrected error names no failed device.
-    if !transient && bits(st, 61, 61) == 0 {
+    if !transient && st & status::UC == 0 {
         writeln!(out, "failed device: 0x{fdevice:x}")?;
     }
     writeln!(out, "rank: 0x{rank:x} subrank: 0x{subrank:x}")?;

@@ -11,10 +11,12 @@
 //! Nothing here panics, allocates or touches hardware: any record, however
 //! inconsistent, decodes to some text.
 
+// `model` first: its `flag!` macro serves the model files.
+#[macro_use]
+mod model;
 mod gnr;
 #[macro_use]
 mod icx;
-mod model;
 mod skx;
 mod spr;
 
@@ -1307,8 +1309,18 @@ mod tests {
                 cpu: next() as u32,
                 apicid: next() as u32,
                 socketid: next() as u32,
-                cpuvendor: CpuVendor::from_linux_id((next() % 3) as u8),
-                cpuid: if i % 2 == 0 { SKX_CPUID } else { next() as u32 },
+                // Intel two times in three, so every model's decoder (and its
+                // `<bit:hex>` buffer) gets its share of arbitrary records.
+                cpuvendor: if i % 3 == 2 {
+                    CpuVendor::from_linux_id((next() % 3) as u8)
+                } else {
+                    CpuVendor::Intel
+                },
+                cpuid: {
+                    use models::{EMR, GNR_AP, GNR_SP, ICX, ICX_D, SPR};
+                    let models = [SKX_CPUID, ICX, ICX_D, SPR, EMR, GNR_AP, GNR_SP];
+                    models.get(i as usize % 8).copied().unwrap_or(next() as u32)
+                },
                 synd: next(),
                 ipid: next(),
                 ..MceRecord::default()

@@ -63,6 +63,37 @@ pub(super) struct Field {
     pub names: &'static Names,
 }
 
+/// A one-bit table: value 1 is the condition (mcelog's `SBITFIELD` names).
+macro_rules! flag {
+    ($s:expr) => {
+        &Names(&[(1, 1, $s)])
+    };
+}
+
+/// Bits `lo..=hi` of `v` (mcelog's EXTRACT).
+pub(super) const fn bits(v: u64, lo: u32, hi: u32) -> u64 {
+    (v >> lo) & (u64::MAX >> (63 - (hi - lo)))
+}
+
+/// A whole-value table (mcelog's `FIELD(0, table)`).
+pub(super) fn table(v: u64, names: &'static Names, out: &mut dyn Write) -> fmt::Result {
+    decode_bitfield(v, &[Field { start: 0, names }], out)
+}
+
+/// The memory controllers' MSCOD: bits 31:24 name the class, which picks
+/// the table for bits 23:16 (nothing for a class without one).
+pub(super) fn table_by_class(
+    st: u64,
+    classes: &[(u64, &'static Names)],
+    out: &mut dyn Write,
+) -> fmt::Result {
+    let class = bits(st, 24, 31);
+    match classes.iter().find(|&&(c, _)| c == class) {
+        Some(&(_, names)) => table(bits(st, 16, 23), names, out),
+        None => Ok(()),
+    }
+}
+
 /// A single status bit naming a condition (mcelog's `SBITFIELD`).
 pub(super) const fn bit(start: u8, names: &'static Names) -> Field {
     Field { start, names }

@@ -104,13 +104,6 @@ static UPI_FIELDS: [Field; 1] = [Field {
     names: &UPI,
 }];
 
-/// A one-bit table: value 1 is the condition.
-macro_rules! flag {
-    ($s:expr) => {
-        &Names(&[(1, 1, $s)])
-    };
-}
-
 /// MSCOD bits 31:22 of UPI code 0x12 ("UC LL or Phy control error").
 static UPI_0X12: [Field; 10] = [
     bit(22, flag!("Phy Control Error")),

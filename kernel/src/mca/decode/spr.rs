@@ -12,8 +12,9 @@
 use core::fmt::{self, Write};
 
 use super::super::record::{CpuVendor, MceRecord};
-use super::icx::{bits, table, IMC_10, IMC_4, IMC_8, PCU_2, PCU_3, UPI_1};
-use super::model::{decode_bitfield, Model, Names};
+use super::super::regs::{self, status};
+use super::icx::{IMC_0, IMC_10, IMC_4, IMC_8, PCU_2, PCU_3, UPI_1};
+use super::model::{bits, decode_bitfield, table, table_by_class, Model, Names};
 
 /// PCU MSCOD bits 31:24: Ice Lake's names plus 0xC0.
 static PCU_1: Names = pcu_1!((0xc0, 0xc0, "MCA_DISPATCHER_RUN_BUSY_TIMEOUT"),);
@@ -86,23 +87,8 @@ static M2M_0: Names = Names(&[
     (0x0c, 0x0c, "CMI credit oversubscription error"),
 ]);
 
-/// iMC MSCOD bits 23:16 when bits 31:24 are 0x00.
-static IMC_0: Names = Names(&[
-    (0x01, 0x01, "Address parity error"),
-    (0x02, 0x02, "Data parity error"),
-    (0x03, 0x03, "Data ECC error"),
-    (0x04, 0x04, "Data byte enable parity error"),
-    (0x07, 0x07, "Transaction ID parity error"),
-    (0x08, 0x08, "Corrected patrol scrub error"),
-    (0x10, 0x10, "Uncorrected patrol scrub error"),
-    (0x20, 0x20, "Corrected spare error"),
-    (0x40, 0x40, "Uncorrected spare error"),
-    (0x80, 0x80, "Corrected read error"),
-    (0xa0, 0xa0, "Uncorrected read error"),
-    (0xc0, 0xc0, "Uncorrected metadata"),
-]);
-
-/// ... 0x01.
+/// iMC MSCOD bits 23:16 when bits 31:24 are 0x01 (0x00 is Ice Lake's
+/// table, the same in sapphire.c).
 static IMC_1: Names = Names(&[
     (0x00, 0x00, "WDB read parity error"),
     (0x08, 0x08, "DDR link failure"),
@@ -125,7 +111,7 @@ fn pcu(st: u64, out: &mut dyn Write) -> fmt::Result {
     if f != 0 {
         table(
             f,
-            if bits(st, 0, 15) == 0x40c {
+            if regs::mcacod(st) == 0x40c {
                 &PCU_4
             } else {
                 &PCU_3
@@ -153,7 +139,7 @@ fn imc_misc(hbm: bool, st: u64, misc: u64, out: &mut dyn Write) -> fmt::Result {
         out,
         "bank: 0x{bank:x} bankgroup: 0x{bankgroup:x} row: 0x{row:x} column: 0x{column:x}"
     )?;
-    if !transient && bits(st, 61, 61) == 0 {
+    if !transient && st & status::UC == 0 {
         if hbm {
             writeln!(out, "failed device: 0x{hbm_fdevice:x},0x{fdevice:x}")?;
         } else {
@@ -214,18 +200,18 @@ fn decode(rec: &MceRecord, out: &mut dyn Write) -> fmt::Result {
                 out.write_str("HBM: ")?;
             }
             out.write_str("MemCtrl: ")?;
-            let names = match bits(st, 24, 31) {
-                0 => Some(&IMC_0),
-                1 => Some(&IMC_1),
-                2 => Some(&IMC_2),
-                4 => Some(&IMC_4),
-                8 => Some(&IMC_8),
-                0x10 => Some(&IMC_10),
-                _ => None,
-            };
-            if let Some(names) = names {
-                table(bits(st, 16, 23), names, out)?;
-            }
+            table_by_class(
+                st,
+                &[
+                    (0, &IMC_0),
+                    (1, &IMC_1),
+                    (2, &IMC_2),
+                    (4, &IMC_4),
+                    (8, &IMC_8),
+                    (0x10, &IMC_10),
+                ],
+                out,
+            )?;
             imc_misc(rec.bank >= 30, st, rec.misc, out)
         }
         _ => Ok(()),

@@ -8,13 +8,13 @@
 
 use super::*;
 
-const SKX: u32 = 0x0005_0654;
-const ICX: u32 = 0x0006_06a6;
-const ICX_D: u32 = 0x0006_06c1;
-const SPR: u32 = 0x0008_06f8;
-const EMR: u32 = 0x000c_06f2;
-const GNR_AP: u32 = 0x000a_06d1;
-const GNR_SP: u32 = 0x000a_06e1;
+use super::SKX_CPUID as SKX;
+pub(super) const ICX: u32 = 0x0006_06a6;
+pub(super) const ICX_D: u32 = 0x0006_06c1;
+pub(super) const SPR: u32 = 0x0008_06f8;
+pub(super) const EMR: u32 = 0x000c_06f2;
+pub(super) const GNR_AP: u32 = 0x000a_06d1;
+pub(super) const GNR_SP: u32 = 0x000a_06e1;
 
 fn on(cpuid: u32, bank: u8, status: u64, misc: u64) -> MceRecord {
     MceRecord {
