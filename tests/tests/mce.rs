@@ -22,6 +22,13 @@ fn inventory_is_printed_for_the_boot_cpu() {
     );
     assert!(line.contains("GenuineIntel 0x6/0x55/4"), "{line}");
     assert!(line.contains("banks enabled 0x3ff"), "{line}");
+    // No LMCE_P in this CPU model: every CPU says so.
+    assert_eq!(
+        vm.grep(r"mce: cpu\d+: .*; LMCE off \(not offered\)").len(),
+        vm.grep(r"mce: cpu\d+: \d+ banks, MCG_CAP").len(),
+        "{}",
+        vm.output()
+    );
     vm.quit();
 }
 

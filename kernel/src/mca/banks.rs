@@ -4,7 +4,7 @@
 
 use super::msr::Msr;
 use super::record::MceRecord;
-use super::regs::{self, mcg_cap, status, BankReg};
+use super::regs::{self, mcg_cap, status, BankReg, SmcaReg};
 use super::vendor::quirks::{Action, Quirk};
 use super::vendor::smca;
 use core::fmt;
@@ -85,37 +85,39 @@ pub fn ignored(quirks: &[&Quirk], bank: u8) -> bool {
 pub fn read_bank(msr: &impl Msr, bank: u8, template: &MceRecord) -> Option<MceRecord> {
     let smca = msr.smca();
     let reg = |r| regs::bank_reg(smca, bank, r);
-    let st = msr.read(regs::bank_reg(smca, bank, BankReg::Status)?);
+    let st = msr.read(reg(BankReg::Status));
     let (st, addr_reg) = if st & status::VAL != 0 {
         (st, reg(BankReg::Addr))
     } else if smca {
-        let de = msr.read(regs::smca_reg(bank, BankReg::Destat));
+        let de = msr.read(regs::smca_reg(bank, SmcaReg::Destat));
         if de & status::VAL == 0 || de & status::AMD_DEFERRED == 0 {
             return None;
         }
-        (de, Some(regs::smca_reg(bank, BankReg::Deaddr)))
+        (de, regs::smca_reg(bank, SmcaReg::Deaddr))
     } else {
         return None;
     };
     let mut rec = *template;
     rec.bank = bank;
     rec.status = st;
-    rec.addr = match addr_reg {
-        Some(a) if st & status::ADDRV != 0 => msr.read(a),
-        _ => 0,
+    rec.addr = if st & status::ADDRV != 0 {
+        msr.read(addr_reg)
+    } else {
+        0
     };
-    rec.misc = match reg(BankReg::Misc) {
-        Some(m) if st & status::MISCV != 0 => msr.read(m),
-        _ => 0,
+    rec.misc = if st & status::MISCV != 0 {
+        msr.read(reg(BankReg::Misc))
+    } else {
+        0
     };
     if smca {
         if rec.addr != 0 {
-            let config = msr.read(regs::smca_reg(bank, BankReg::Config));
+            let config = msr.read(regs::smca_reg(bank, SmcaReg::Config));
             rec.addr = smca::error_addr(rec.addr, st, config & smca::config::LSB_IN_STATUS != 0);
         }
-        rec.ipid = msr.read(regs::smca_reg(bank, BankReg::Ipid));
+        rec.ipid = msr.read(regs::smca_reg(bank, SmcaReg::Ipid));
         if st & status::SMCA_SYNDV != 0 {
-            rec.synd = msr.read(regs::smca_reg(bank, BankReg::Synd));
+            rec.synd = msr.read(regs::smca_reg(bank, SmcaReg::Synd));
         }
     }
     Some(rec)
@@ -130,11 +132,11 @@ pub fn clear_bank(msr: &impl Msr, bank: u8) {
         msr.write(regs::mc_status(bank), 0);
         return;
     }
-    let st_reg = regs::smca_reg(bank, BankReg::Status);
+    let st_reg = regs::bank_reg(true, bank, BankReg::Status);
     let st = msr.read(st_reg);
     msr.write(st_reg, 0);
     if st & status::VAL == 0 || st & status::AMD_DEFERRED != 0 {
-        msr.write(regs::smca_reg(bank, BankReg::Destat), 0);
+        msr.write(regs::smca_reg(bank, SmcaReg::Destat), 0);
     }
 }
 
@@ -179,16 +181,11 @@ pub fn init_banks(
         }
         if msr.smca() {
             // McaX: tell the CPU the OS uses the SMCA registers.
-            let cfg = regs::smca_reg(bank, BankReg::Config);
+            let cfg = regs::smca_reg(bank, SmcaReg::Config);
             msr.write(cfg, msr.read(cfg) | smca::config::MCAX);
         }
         if !skip {
-            let ctl_reg = if msr.smca() {
-                regs::smca_reg(bank, BankReg::Ctl)
-            } else {
-                regs::mc_ctl(bank)
-            };
-            msr.write(ctl_reg, ctl);
+            msr.write(regs::bank_reg(msr.smca(), bank, BankReg::Ctl), ctl);
             report.enabled |= 1 << bank;
         }
     }
@@ -349,18 +346,19 @@ mod tests {
 
     #[test]
     fn smca_banks_are_read_at_their_own_addresses() {
-        use regs::{smca_reg, BankReg::*};
+        use regs::{bank_reg, smca_reg, BankReg::*, SmcaReg::*};
         let m = smca_msr();
         let st =
             status::VAL | status::UC | status::ADDRV | status::MISCV | status::SMCA_SYNDV | 0x9a;
-        m.set(smca_reg(5, Status), st);
+        m.set(bank_reg(true, 5, Status), st);
         // ErrorAddrLsb 12 in MCA_ADDR[61:56].
-        m.set(smca_reg(5, Addr), 0x0c00_0000_1234_5abc);
-        m.set(smca_reg(5, Misc), 0xd000_0000_0100_0000);
+        m.set(bank_reg(true, 5, Addr), 0x0c00_0000_1234_5abc);
+        m.set(bank_reg(true, 5, Misc), 0xd000_0000_0100_0000);
         m.set(smca_reg(5, Ipid), 0x0001_0096_0050_0000);
         m.set(smca_reg(5, Synd), 0x5a5a_0000_0017);
-        // The legacy addresses are not where this CPU's bank is.
-        m.set(regs::mc_status(5), 0);
+        // The legacy addresses are not where this CPU's bank is: a valid
+        // status left there must not be what is read.
+        m.set(regs::mc_status(5), status::VAL | status::UC | 0x17);
         let rec = read_bank(&m, 5, &MceRecord::default()).expect("valid SMCA bank");
         assert_eq!(
             (rec.bank, rec.status, rec.addr, rec.misc, rec.ipid, rec.synd),
@@ -373,18 +371,18 @@ mod tests {
                 0x5a5a_0000_0017
             )
         );
-        assert_eq!(smca_reg(5, Status), 0xC000_2051);
+        assert_eq!(bank_reg(true, 5, Status), 0xC000_2051);
         assert_eq!(smca_reg(5, Deaddr), 0xC000_2059);
         // Without SyndV the syndrome is not read.
-        m.set(smca_reg(5, Status), st & !status::SMCA_SYNDV);
+        m.set(bank_reg(true, 5, Status), st & !status::SMCA_SYNDV);
         assert_eq!(read_bank(&m, 5, &MceRecord::default()).unwrap().synd, 0);
         clear_bank(&m, 5);
-        assert_eq!(m.get(smca_reg(5, Status)), 0);
+        assert_eq!(m.get(bank_reg(true, 5, Status)), 0);
         assert!(m.writes.borrow().iter().all(|w| w.0 >= 0xC000_2000));
         // With LsbInStatusSupported the LSB comes from MCA_STATUS[29:24].
         m.set(smca_reg(5, Config), smca::config::LSB_IN_STATUS);
-        m.set(smca_reg(5, Status), st | 6 << 24);
-        m.set(smca_reg(5, Addr), 0x1234_5abc);
+        m.set(bank_reg(true, 5, Status), st | 6 << 24);
+        m.set(bank_reg(true, 5, Addr), 0x1234_5abc);
         assert_eq!(
             read_bank(&m, 5, &MceRecord::default()).unwrap().addr,
             0x1234_5a80
@@ -393,12 +391,12 @@ mod tests {
 
     #[test]
     fn smca_deferred_error_only_in_destat_is_read_from_destat_and_deaddr() {
-        use regs::{smca_reg, BankReg::*};
+        use regs::{bank_reg, smca_reg, BankReg::*, SmcaReg::*};
         let m = smca_msr();
         let de = status::VAL | status::AMD_DEFERRED | status::ADDRV | 0x9f;
         m.set(smca_reg(2, Destat), de);
         m.set(smca_reg(2, Deaddr), 0x7700_1000);
-        m.set(smca_reg(2, Addr), 0xdead_0000);
+        m.set(bank_reg(true, 2, Addr), 0xdead_0000);
         m.set(smca_reg(2, Ipid), 0x0000_0096_0000_0001);
         let rec = read_bank(&m, 2, &MceRecord::default()).expect("deferred in DESTAT");
         assert_eq!((rec.status, rec.addr), (de, 0x7700_1000));
@@ -408,7 +406,7 @@ mod tests {
         // A non-deferred error in STATUS and a deferred one in DESTAT: the
         // first clear leaves DESTAT, so the second read still finds it.
         let ce = status::VAL | 0x11b;
-        m.set(smca_reg(2, Status), ce);
+        m.set(bank_reg(true, 2, Status), ce);
         m.set(smca_reg(2, Destat), de);
         assert_eq!(read_bank(&m, 2, &MceRecord::default()).unwrap().status, ce);
         clear_bank(&m, 2);
@@ -416,7 +414,7 @@ mod tests {
         clear_bank(&m, 2);
         assert_eq!(read_bank(&m, 2, &MceRecord::default()), None);
         // A deferred error in STATUS is also in DESTAT: one record, both cleared.
-        m.set(smca_reg(2, Status), de);
+        m.set(bank_reg(true, 2, Status), de);
         m.set(smca_reg(2, Destat), de);
         assert!(read_bank(&m, 2, &MceRecord::default()).is_some());
         clear_bank(&m, 2);
@@ -425,17 +423,17 @@ mod tests {
 
     #[test]
     fn smca_init_enables_and_clears_at_smca_addresses() {
-        use regs::{smca_reg, BankReg::*};
+        use regs::{bank_reg, smca_reg, BankReg::*, SmcaReg::*};
         let m = smca_msr();
-        m.set(smca_reg(1, Status), status::VAL | 0x11b);
+        m.set(bank_reg(true, 1, Status), status::VAL | 0x11b);
         let mut got = Vec::new();
         let r = init_banks(&m, McgCap(4), &[], &MceRecord::default(), |rec| {
             got.push(rec.bank)
         });
         assert_eq!((got, r.boot_errors, r.enabled), (alloc::vec![1], 1, 0xf));
         for b in 0..4 {
-            assert_eq!(m.get(smca_reg(b, Ctl)), u64::MAX, "bank {b}");
-            assert_eq!(m.get(smca_reg(b, Status)), 0);
+            assert_eq!(m.get(bank_reg(true, b, Ctl)), u64::MAX, "bank {b}");
+            assert_eq!(m.get(bank_reg(true, b, Status)), 0);
             assert_eq!(
                 m.get(smca_reg(b, Config)),
                 smca::config::MCAX,

@@ -16,13 +16,6 @@ pub trait Msr {
     }
 }
 
-/// Address of `reg` of `bank` on the CPU behind `msr` (see [`regs::bank_reg`]).
-///
-/// [`regs::bank_reg`]: super::regs::bank_reg
-pub fn bank_reg(msr: &(impl Msr + ?Sized), bank: u8, reg: super::regs::BankReg) -> Option<u32> {
-    super::regs::bank_reg(msr.smca(), bank, reg)
-}
-
 /// A simulated MSR space for host tests: a map from address to value, with an
 /// optional write filter to model registers that accept only some values
 /// (e.g. MCi_CTL2.CMCI_EN that does not stick on a bank owned elsewhere).

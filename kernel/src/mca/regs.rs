@@ -34,14 +34,20 @@ pub const fn mc_addr(bank: u8) -> u32 {
 pub const fn mc_misc(bank: u8) -> u32 {
     IA32_MC0_CTL + 4 * bank as u32 + 3
 }
-/// A machine-check bank register, wherever the CPU keeps it.
+/// An architectural bank register, wherever the CPU keeps it (legacy
+/// 0x400 + 4*bank, or the SMCA space).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BankReg {
     Ctl,
     Status,
     Addr,
     Misc,
-    /// AMD SMCA only from here on (AMD PPR, "MCA_CONFIG" ... "MCA_DEADDR").
+}
+
+/// A register only AMD Scalable MCA banks have (AMD PPR, "MCA_CONFIG" ...
+/// "MCA_DEADDR").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmcaReg {
     Config,
     /// Hardware id (bits 43:32), instance id and MCA type (bits 63:48).
     Ipid,
@@ -57,35 +63,32 @@ pub enum BankReg {
 pub const SMCA_MC0_CTL: u32 = 0xC000_2000;
 
 /// Address of `reg` of `bank` in the SMCA register space.
-pub const fn smca_reg(bank: u8, reg: BankReg) -> u32 {
+pub const fn smca_reg(bank: u8, reg: SmcaReg) -> u32 {
+    let offset = match reg {
+        SmcaReg::Config => 4,
+        SmcaReg::Ipid => 5,
+        SmcaReg::Synd => 6,
+        // 7 is reserved.
+        SmcaReg::Destat => 8,
+        SmcaReg::Deaddr => 9,
+    };
+    SMCA_MC0_CTL + 0x10 * bank as u32 + offset
+}
+
+/// Address of `reg` of `bank`: in the SMCA space (CTL +0 ... MISC +3) when
+/// `smca`, otherwise the legacy 0x400 + 4*bank one, as Linux's
+/// `mca_msr_reg` chooses.
+pub const fn bank_reg(smca: bool, bank: u8, reg: BankReg) -> u32 {
     let offset = match reg {
         BankReg::Ctl => 0,
         BankReg::Status => 1,
         BankReg::Addr => 2,
         BankReg::Misc => 3,
-        BankReg::Config => 4,
-        BankReg::Ipid => 5,
-        BankReg::Synd => 6,
-        // 7 is reserved.
-        BankReg::Destat => 8,
-        BankReg::Deaddr => 9,
     };
-    SMCA_MC0_CTL + 0x10 * bank as u32 + offset
-}
-
-/// Address of `reg` of `bank`: the SMCA address when `smca`, otherwise the
-/// legacy 0x400 + 4*bank one (`None` for registers only SMCA has), as
-/// Linux's `mca_msr_reg` chooses.
-pub const fn bank_reg(smca: bool, bank: u8, reg: BankReg) -> Option<u32> {
     if smca {
-        return Some(smca_reg(bank, reg));
-    }
-    match reg {
-        BankReg::Ctl => Some(mc_ctl(bank)),
-        BankReg::Status => Some(mc_status(bank)),
-        BankReg::Addr => Some(mc_addr(bank)),
-        BankReg::Misc => Some(mc_misc(bank)),
-        _ => None,
+        SMCA_MC0_CTL + 0x10 * bank as u32 + offset
+    } else {
+        IA32_MC0_CTL + 4 * bank as u32 + offset
     }
 }
 

@@ -16,15 +16,6 @@ pub fn context_of(cs: u16, recoverable: bool) -> Context {
     }
 }
 
-/// AMD's RAS capabilities for a record of an AMD CPU (what decides whether
-/// its uncorrected errors can be contained), 0 for the others.
-fn ras_cap(rec: &MceRecord) -> u32 {
-    match rec.cpuvendor {
-        crate::mca::record::CpuVendor::Amd => crate::mca::vendor::amd::ras_cap(),
-        _ => 0,
-    }
-}
-
 /// Grades a record found inside #MC. Also returns the index of the rule that
 /// matched (in the vendor's table), so CPUs can tell each other which
 /// message applies without sharing pointers.
@@ -36,7 +27,8 @@ pub fn grade_exception(rec: &MceRecord, ctx: Context) -> (severity::Grade, Optio
         vendor: rec.cpuvendor,
         context: ctx,
         exception: true,
-        ras_cap: ras_cap(rec),
+        // Set on AMD only, and read only by AMD's rules.
+        ras_cap: crate::mca::vendor::amd::ras_cap(),
     };
     match severity::matching_rule(&input) {
         Some(i) => (severity::rules_for(rec.cpuvendor)[i].grade(), Some(i)),
@@ -58,7 +50,7 @@ pub fn grade_polled(rec: &MceRecord) -> Severity {
         vendor: rec.cpuvendor,
         context: Context::Kernel,
         exception: false,
-        ras_cap: ras_cap(rec),
+        ras_cap: crate::mca::vendor::amd::ras_cap(),
     })
     .severity
 }

@@ -857,7 +857,10 @@ mod tests {
     fn stuck_scanner_is_named() {
         let rv = Rendezvous::new();
         let clock = clock();
-        let (turn, finish) = (50_000, 150_000);
+        // The finish wait is long enough that a test thread descheduled
+        // between its report and its `end` (the whole host test suite runs
+        // at once on 2 cores) is not taken for a second missing CPU.
+        let (turn, finish) = (50_000, 400_000);
         let stuck = 2u32;
         let online = mask(4);
         let all_in = Barrier::new(4);
@@ -874,7 +877,7 @@ mod tests {
                     if cpu == stuck {
                         // Long past the Monarch's wait, even when a loaded host stretches it
                         // (waits count only the waiter's own running time).
-                        std::thread::sleep(Duration::from_micros(finish * 12));
+                        std::thread::sleep(Duration::from_micros(finish * 8));
                         rv.report(&o, Severity::Panic);
                         *stuck_done.lock().unwrap() = Some(rv.end(o, clock, turn));
                         return;

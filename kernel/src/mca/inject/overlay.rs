@@ -71,7 +71,7 @@ impl BankOverlay {
             return None;
         }
         let b = self.bank.load(Ordering::SeqCst);
-        let at = |r| regs::bank_reg(smca, b, r) == Some(msr);
+        let at = |r| regs::bank_reg(smca, b, r) == msr;
         if at(BankReg::Status) {
             Some(self.status.load(Ordering::SeqCst))
         } else if at(BankReg::Addr) {
@@ -93,7 +93,7 @@ impl BankOverlay {
             return true;
         }
         if self.active.load(Ordering::SeqCst)
-            && regs::bank_reg(smca, self.bank.load(Ordering::SeqCst), BankReg::Status) == Some(msr)
+            && regs::bank_reg(smca, self.bank.load(Ordering::SeqCst), BankReg::Status) == msr
         {
             self.status.store(value, Ordering::SeqCst);
             if value == 0 {
@@ -166,7 +166,7 @@ mod tests {
     fn overlay_follows_smca_bank_addresses() {
         use crate::mca::banks;
         use crate::mca::record::MceRecord;
-        use regs::{smca_reg, BankReg::*};
+        use regs::{bank_reg, BankReg::*};
         let hw = SimMsr {
             smca: true,
             ..SimMsr::new()
@@ -195,6 +195,6 @@ mod tests {
             .writes
             .borrow()
             .iter()
-            .all(|w| w.0 != smca_reg(3, Status)));
+            .all(|w| w.0 != bank_reg(true, 3, Status)));
     }
 }

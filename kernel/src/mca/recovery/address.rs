@@ -2,6 +2,7 @@
 
 use crate::mca::record::{CpuVendor, MceRecord};
 use crate::mca::regs::{misc, status};
+use crate::mca::vendor::smca;
 
 /// Why an address is not usable for recovery (Linux's `mce_usable_address`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,8 +29,6 @@ impl Unusable {
 }
 
 const PAGE_SHIFT: u64 = 12;
-/// SMCA MCA_IPID HardwareID (bits 43:32) of a UMC bank (Linux `HWID_UMC`).
-const SMCA_HWID_UMC: u64 = 0x96;
 
 /// Linux's `mce_usable_address` with its Intel and AMD halves, the reason
 /// kept for the console ("address not usable: <reason>"). Every caller that
@@ -69,7 +68,7 @@ pub fn usable_address(rec: &MceRecord) -> Result<u64, Unusable> {
                     return Err(Unusable::AmdNotMemory);
                 }
             } else if rec.status & status::AMD_POISON == 0 {
-                return Err(if smca && (rec.ipid >> 32) & 0xfff == SMCA_HWID_UMC {
+                return Err(if smca && smca::hwid(rec.ipid) == smca::HWID_UMC {
                     Unusable::AmdNormalizedUmc
                 } else {
                     Unusable::AmdNotMemory
@@ -115,7 +114,7 @@ mod tests {
         assert_eq!(usable_address(&amd), Ok(0x5000));
         // Poison decides before the bank type, as in Linux (a UMC bank
         // never reports poison consumption; the consuming core's bank does).
-        amd.ipid = SMCA_HWID_UMC << 32;
+        amd.ipid = (smca::HWID_UMC as u64) << 32;
         assert_eq!(usable_address(&amd), Ok(0x5000));
         let nb = MceRecord {
             status: status::VAL | status::UC | status::ADDRV | (8 << 16),
@@ -136,7 +135,7 @@ mod tests {
         let umc = MceRecord {
             status: status::VAL | status::ADDRV | status::AMD_DEFERRED | (8 << 16),
             bank: 4,
-            ipid: (SMCA_HWID_UMC << 32) | 0x0050_0000,
+            ipid: ((smca::HWID_UMC as u64) << 32) | 0x0050_0000,
             addr: 0x9000,
             cpuvendor: CpuVendor::Amd,
             ..Default::default()

@@ -4,6 +4,9 @@
 //! (`smca_hwid_mcatypes` in mce/amd.c, `smca_names` in drivers/edac/mce_amd.c,
 //! from the AMD PPRs).
 
+/// The HardwareID of a Unified Memory Controller bank (Linux `HWID_UMC`).
+pub const HWID_UMC: u16 = 0x96;
+
 /// MCA_IPID HardwareID, bits 43:32.
 pub const fn hwid(ipid: u64) -> u16 {
     ((ipid >> 32) & 0xfff) as u16
@@ -76,8 +79,8 @@ static TYPES: &[(u16, u16, BankType)] = &[
     (0x2e, 0x1, t("PIE", "Power, Interrupts, etc.")),
     (0x2e, 0x2, t("CS", "Coherent Slave")),
     (0x2e, 0x4, t("MA_LLC", "Memory Attached Last Level Cache")),
-    (0x96, 0x0, t("UMC", "Unified Memory Controller")),
-    (0x96, 0x1, t("UMC", "Unified Memory Controller")),
+    (HWID_UMC, 0x0, t("UMC", "Unified Memory Controller")),
+    (HWID_UMC, 0x1, t("UMC", "Unified Memory Controller")),
     (0x05, 0x0, t("PB", "Parameter Block")),
     (0xff, 0x0, t("PSP", "Platform Security Processor")),
     (0xff, 0x1, t("PSP", "Platform Security Processor")),

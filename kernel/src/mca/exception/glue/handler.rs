@@ -119,13 +119,9 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // global worst: only the CPU that consumed the poison kills its task).
     let own: Scan;
     let (worst, msg) = if local {
-        // Only this CPU got the #MC: it decides alone by its own banks (the
-        // others are not in the handler and must not be waited for).
-        if mcgstatus & mcg_status::LMCE_S != 0 {
-            crate::info!(
-                "mce: cpu{cpu}: local machine check (MCG_STATUS.LMCE_S): this CPU decides alone"
-            );
-        }
+        // Only this CPU got the #MC (an LMCE, MCG_STATUS.LMCE_S, which its
+        // records' decoded MCG status line shows): it decides alone by its
+        // own banks; the others are not in the handler and are not waited for.
         let s = scan::log_banks(
             &msr,
             which,

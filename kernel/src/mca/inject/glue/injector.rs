@@ -114,10 +114,10 @@ fn apply_staged() {
         if has_bank {
             // At the bank's own addresses (SMCA on Zen), as the reader reads them.
             let smca = m.smca();
-            let at = |r, legacy| regs::bank_reg(smca, b, r).unwrap_or(legacy);
-            m.write(at(regs::BankReg::Addr, regs::mc_addr(b)), addr);
-            m.write(at(regs::BankReg::Misc, regs::mc_misc(b)), misc);
-            m.write(at(regs::BankReg::Status, regs::mc_status(b)), st);
+            let at = |r| regs::bank_reg(smca, b, r);
+            m.write(at(regs::BankReg::Addr), addr);
+            m.write(at(regs::BankReg::Misc), misc);
+            m.write(at(regs::BankReg::Status), st);
         }
         m.write(regs::IA32_MCG_STATUS, mcg);
     } else {
