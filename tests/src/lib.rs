@@ -366,6 +366,14 @@ impl Vm {
     /// (for lines whose order relative to others is not fixed); does not
     /// move the cursor.
     pub fn expect_anywhere(&mut self, pattern: &str, timeout: Duration) -> String {
+        match self.wait_anywhere(pattern, timeout) {
+            Some(l) => l,
+            None => self.fail(&format!("no line matching /{pattern}/ within {timeout:?}")),
+        }
+    }
+
+    /// Like `expect_anywhere`, but returns `None` instead of failing.
+    pub fn wait_anywhere(&mut self, pattern: &str, timeout: Duration) -> Option<String> {
         let re = Regex::new(pattern).expect("valid regex");
         let deadline = Instant::now() + timeout;
         let (m, cv) = &*self.console;
@@ -373,16 +381,15 @@ impl Vm {
         let mut seen = 0;
         loop {
             if let Some(l) = c.lines[seen..].iter().find(|l| re.is_match(l)) {
-                return l.clone();
+                return Some(l.clone());
             }
             if re.is_match(&c.partial) {
-                return c.partial.clone();
+                return Some(c.partial.clone());
             }
             seen = c.lines.len();
             let now = Instant::now();
             if c.closed || now >= deadline {
-                drop(c);
-                self.fail(&format!("no line matching /{pattern}/ within {timeout:?}"));
+                return None;
             }
             c = cv.wait_timeout(c, deadline - now).unwrap().0;
         }

@@ -9,6 +9,8 @@ struct Case {
     name: String,
     record: String,
     expect: String,
+    cpus: u32,
+    cmdline: String,
 }
 
 fn cases() -> Vec<Case> {
@@ -19,12 +21,24 @@ fn cases() -> Vec<Case> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let f: Vec<&str> = l.split('|').map(str::trim).collect();
-            assert_eq!(f.len(), 4, "{l}");
-            Case {
+            assert!(f.len() == 4 || f.len() == 5, "{l}");
+            let mut case = Case {
                 name: f[0].into(),
                 record: f[2].into(),
                 expect: f[3].into(),
+                cpus: 2,
+                cmdline: String::new(),
+            };
+            for word in f.get(4).map_or("", |v| v).split_whitespace() {
+                match word.strip_prefix("cpus=") {
+                    Some(n) => case.cpus = n.parse().expect(l),
+                    None => {
+                        case.cmdline.push(' ');
+                        case.cmdline.push_str(word);
+                    }
+                }
             }
+            case
         })
         .collect()
 }
@@ -32,14 +46,17 @@ fn cases() -> Vec<Case> {
 fn run(case: &Case) -> Result<(), String> {
     let mut vm = boot_ready(
         &format!("mcet-{}", case.name),
-        VmOptions::default().cpu("intel").cpus(2),
+        VmOptions::default()
+            .cpu("intel")
+            .cpus(case.cpus)
+            .cmdline(case.cmdline.trim()),
     );
     vm.expect_anywhere(r"rasos> ", STEP);
     vm.send(&format!("inject {}\r", case.record));
-    let panic_words = match (
-        case.expect.strip_prefix("panic "),
-        case.expect.strip_prefix("panic~ "),
-    ) {
+    let mut parts = case.expect.split(';');
+    let end = parts.next().unwrap_or("");
+    let also: Vec<&str> = parts.collect();
+    let panic_words = match (end.strip_prefix("panic "), end.strip_prefix("panic~ ")) {
         (Some(msg), _) => Some(format!(
             "Kernel panic - not syncing: Fatal machine check: {msg}"
         )),
@@ -65,10 +82,22 @@ fn run(case: &Case) -> Result<(), String> {
                 case.name
             ));
         }
-    } else if let Some(res) = case.expect.strip_prefix("logged ") {
-        vm.expect_anywhere(r"inject: done", STEP);
-        for re in res.split(';') {
-            vm.expect_anywhere(re, STEP);
+        for re in &also {
+            let re = regex::Regex::new(re).unwrap();
+            if !out.lines().any(|l| re.is_match(l)) {
+                return Err(format!("{}: no line matches '{re}'\n{out}", case.name));
+            }
+        }
+    } else if let Some(first) = end.strip_prefix("logged ") {
+        for re in ["inject: done", first]
+            .into_iter()
+            .chain(also.iter().copied())
+        {
+            if vm.wait_anywhere(re, STEP).is_none() {
+                let out = vm.output();
+                vm.quit();
+                return Err(format!("{}: no line matches '{re}'\n{out}", case.name));
+            }
         }
         let out = vm.output();
         vm.quit();
@@ -91,7 +120,18 @@ fn run_all(cases: &[Case]) -> Vec<Result<(), String>> {
         .chunks(2)
         .flat_map(|pair| {
             std::thread::scope(|s| {
-                let hs: Vec<_> = pair.iter().map(|c| s.spawn(move || run(c))).collect();
+                let hs: Vec<_> = pair
+                    .iter()
+                    .map(|c| {
+                        s.spawn(move || {
+                            // A harness failure (a panic) is one case's failure.
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(c)))
+                                .unwrap_or_else(|_| {
+                                    Err(format!("{}: the harness panicked", c.name))
+                                })
+                        })
+                    })
+                    .collect();
                 hs.into_iter()
                     .map(|h| h.join().unwrap())
                     .collect::<Vec<_>>()
@@ -102,8 +142,13 @@ fn run_all(cases: &[Case]) -> Vec<Result<(), String>> {
 
 #[test]
 fn soft_injection_cases_end_as_in_linux() {
-    let cases = cases();
-    assert!(cases.len() >= 3);
+    // MCE_TEST_CASES=name,name runs only those (for working on a case).
+    let only = std::env::var("MCE_TEST_CASES").unwrap_or_default();
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| only.is_empty() || only.split(',').any(|n| n == c.name))
+        .collect();
+    assert!(!cases.is_empty(), "no case named in MCE_TEST_CASES={only}");
     let started = std::time::Instant::now();
     let results = run_all(&cases);
     eprintln!(
@@ -125,6 +170,8 @@ fn the_panic_reason_is_the_same_on_every_run() {
             name: format!("pcc-bcast-{i}"),
             record: "CPU 1 BANK 4 MCGSTATUS MCIP STATUS FATAL 0x5".into(),
             expect: "panic Processor context corrupt".into(),
+            cpus: 2,
+            cmdline: String::new(),
         })
         .collect();
     let failed: Vec<String> = run_all(&cases)

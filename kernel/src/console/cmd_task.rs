@@ -158,6 +158,7 @@ pub fn demo(args: &[&str]) {
             Err(e) => kprint!("demo: injection failed: {e}\n"),
         }
     }
+    injector::end_of_input();
     kprint!(
         "demo: expect 'task {} toucher killed: machine check (SRAR) ...', the page poisoned (see 'pages'), \
          and task {} counter's heartbeats going on; 'kill {}' ends the counter\n",

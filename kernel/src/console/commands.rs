@@ -26,7 +26,7 @@ commands:
   config set key=value    change mce.tolerant, mce.poll_ms, mce.monarch_timeout_us or log
   inject <record>         inject in the mce-inject language, e.g.
                           inject CPU 0 BANK 9 STATUS CORRECTED 0x92 ADDR 0x1234000 MISC 0x8c POLL
-                          (EXCP IN_PROC: the #MC comes when that CPU next returns to a user task)
+                          (EXCP IN_PROC without RIP: the #MC comes when that CPU next returns to a user task)
   pages                   pages taken out of use (poisoned or offlined)
   cpu offline <n>         take a CPU out of service (CMCI banks rediscovered by the others)
   erst list|show <id>|export|clear <id>|all|fill|readers
@@ -323,6 +323,7 @@ fn inject_cmd(line: &str) {
             Err(e) => kprint!("inject: failed: {e}\n"),
         }
     }
+    injector::end_of_input();
 }
 
 fn pages() {

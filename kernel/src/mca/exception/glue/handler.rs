@@ -95,6 +95,10 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
         }
     });
     let mut no_way_out = pre.worst >= Severity::Panic;
+    // Seen by the others before the vote, so a CPU that must panic because
+    // of this CPU's no-way-out vote names this CPU's reason even when the
+    // rendezvous times out before anyone reports.
+    set_grade(cpu, pre.worst, pre.rule);
     // Logging takes this CPU's copy: the record is in the ring now.
     let log = |rec: MceRecord| {
         if let Some(f) = found {
@@ -154,7 +158,15 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                 own = s;
                 // The rule first: reporting passes the turn on, and others
                 // may read it as soon as they see this CPU's severity.
-                WORST_RULE[cpu].store(s.rule.map_or(0, |r| r as u64 + 1), Ordering::SeqCst);
+                set_grade(
+                    cpu,
+                    s.worst.max(pre.worst),
+                    if s.worst >= pre.worst {
+                        s.rule
+                    } else {
+                        pre.rule
+                    },
+                );
                 RENDEZVOUS.report(&order, s.worst);
                 match RENDEZVOUS.end(order, &clock, timeout) {
                     Ok(out) => {
@@ -167,7 +179,10 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                         report_timeout(cpu, t.phase, t.missing, template.time_us);
                         no_way_out |= t.outcome.global_no_way_out;
                         met = Some(t.outcome.participants);
-                        (t.outcome.worst.max(s.worst), s.msg)
+                        (
+                            t.outcome.worst.max(s.worst),
+                            panic_reason(vendor).unwrap_or(s.msg),
+                        )
                     }
                 }
             }
@@ -201,7 +216,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                     left: if down { s.left } else { Default::default() },
                     ..s
                 };
-                (worst, s.msg)
+                (worst, panic_reason(vendor).unwrap_or(s.msg))
             }
         }
     };
@@ -215,6 +230,9 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     if let Decision::Panic(_) = decision {
         if worst >= Severity::Panic {
             decision = Decision::Panic(msg);
+        } else if let Some(reason) = no_way_out.then(|| panic_reason(vendor)).flatten() {
+            // Another CPU's vote: its reason (known even after a timeout).
+            decision = Decision::Panic(reason);
         }
     }
     // MCIP with nothing worse than "keep" found anywhere: some external
@@ -253,6 +271,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     if let Some(f) = found {
         f.forget();
     }
+    GRADE[cpu].store(0, Ordering::SeqCst);
     state::SCANNING.remove(cpu as u32);
 
     // Consumed poison on this CPU (SRAR): the interrupted code must not
@@ -287,17 +306,41 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
 /// Per CPU, the severity-table rule (plus one; 0 for none) of its worst
 /// error in the current rendezvous, so every CPU can name the reason of the
 /// CPU that had the worst error.
-static WORST_RULE: [AtomicU64; crate::cpuset::MAX_CPUS] =
+/// Kept as `severity << 32 | rule + 1`: 0 is "nothing graded".
+static GRADE: [AtomicU64; crate::cpuset::MAX_CPUS] =
     [const { AtomicU64::new(0) }; crate::cpuset::MAX_CPUS];
 
-fn worst_msg(vendor: CpuVendor, worst_cpu: Option<u32>, own: &'static str) -> &'static str {
-    let rule = worst_cpu
-        .and_then(|c| WORST_RULE.get(c as usize))
-        .map_or(0, |a| a.load(Ordering::SeqCst));
-    match rule {
-        0 => own,
-        r => crate::mca::exception::grade::rule_message(vendor, r as usize - 1).unwrap_or(own),
+fn set_grade(cpu: usize, worst: Severity, rule: Option<usize>) {
+    let word = (worst as u64) << 32 | rule.map_or(0, |r| r as u64 + 1);
+    GRADE[cpu].store(word, Ordering::SeqCst);
+}
+
+fn rule_msg(vendor: CpuVendor, word: u64) -> Option<&'static str> {
+    match word & 0xffff_ffff {
+        0 => None,
+        r => crate::mca::exception::grade::rule_message(vendor, r as usize - 1),
     }
+}
+
+fn worst_msg(vendor: CpuVendor, worst_cpu: Option<u32>, own: &'static str) -> &'static str {
+    worst_cpu
+        .and_then(|c| GRADE.get(c as usize))
+        .and_then(|a| rule_msg(vendor, a.load(Ordering::SeqCst)))
+        .unwrap_or(own)
+}
+
+/// After a rendezvous timeout: the reason of the lowest-numbered online
+/// CPU that graded a panic in this event (Linux's Monarch takes the first
+/// CPU with the worst severity), so every CPU that ends the machine names
+/// the same one. None if no CPU graded a panic.
+fn panic_reason(vendor: CpuVendor) -> Option<&'static str> {
+    crate::smp::online().iter().find_map(|c| {
+        let word = GRADE[c as usize].load(Ordering::SeqCst);
+        let sev = Severity::from_u8((word >> 32) as u8)?;
+        (sev >= Severity::Panic)
+            .then(|| rule_msg(vendor, word))
+            .flatten()
+    })
 }
 
 /// Names the CPUs that did not arrive, finish or release in time. Printed

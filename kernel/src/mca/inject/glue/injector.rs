@@ -6,11 +6,16 @@
 //! for real: `EXCP` raises #MC (`int 18`) on the target and, when
 //! broadcast, makes every other CPU enter the handler through NMIs or a
 //! fixed-vector IPI, so the rendezvous runs; `POLL` runs the poller on the
-//! target; `CMCI` raises the CMCI vector there; `HOLD` only stages.
+//! target; `CMCI` raises the CMCI vector there; `HOLD` only stages, and the
+//! next trigger of the same input raises the held records too, each on its
+//! CPU in the trigger's mode (mce-inject's rule: with `NOBROADCAST` only the
+//! CPUs without a record stay out of the rendezvous).
 //! `EXCP` with `IN_PROC` raises the #MC when the target CPU next returns to
 //! user mode (from a tick or system call of a task), so the handler sees a
 //! user task as the interrupted context, as when a task consumes poison;
-//! without it the interrupted context is the kernel's IPI handler.
+//! without it the interrupted context is the kernel's IPI handler. A record
+//! with `RIP cs:ip` is graded with that CS:IP instead of the real frame, so
+//! with `IN_PROC` it is raised at once (mce-inject's process context).
 
 use crate::arch::x86_64::apic::{self, Delivery, Dest};
 use crate::arch::x86_64::idt::vector;
@@ -61,6 +66,59 @@ static AT_USER_RETURN: AtomicCpuSet = AtomicCpuSet::new();
 static USER_RETURN_OTHERS: [spin::Mutex<CpuSet>; MAX_CPUS] =
     [const { spin::Mutex::new(CpuSet::EMPTY) }; MAX_CPUS];
 static USER_RETURN_NMI: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+
+/// CPUs holding a record (`HOLD`) that the next trigger of the same input
+/// raises too, each in its own record's mode, as mce-inject writes every
+/// held record with the trigger's and Linux raises each on its CPU: with
+/// `NOBROADCAST` only the CPUs without a record stay out of an #MC.
+static HELD: AtomicCpuSet = AtomicCpuSet::new();
+/// The mode of each held record (a `Mode` as u8 + 1; 0: none).
+static HELD_MODE: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
+
+fn mode_code(m: Mode) -> u8 {
+    match m {
+        Mode::Exception => 1,
+        Mode::Poll => 2,
+        Mode::Cmci => 3,
+    }
+}
+
+/// Raises the held records of `held` whose mode is poll or CMCI, each on
+/// its CPU; returns the CPUs whose held record is an exception.
+fn raise_held_polls(held: &CpuSet) -> Result<CpuSet, String> {
+    let mut exceptions = CpuSet::EMPTY;
+    for c in held.iter() {
+        let code = HELD_MODE[c as usize].load(Ordering::SeqCst);
+        if code == mode_code(Mode::Exception) {
+            exceptions.insert(c);
+            continue;
+        }
+        INJECTED_CS[c as usize].store(0, Ordering::SeqCst);
+        let f = if code == mode_code(Mode::Cmci) {
+            target_cmci
+        } else {
+            target_poll
+        };
+        run_on(c, f)?;
+    }
+    Ok(exceptions)
+}
+
+/// The end of one input (a console `inject` line, as one mce-inject file):
+/// records still held stay in their banks, but no later trigger raises them.
+pub fn end_of_input() {
+    for c in HELD.load().iter() {
+        INJECTED_CS[c as usize].store(0, Ordering::SeqCst);
+    }
+    HELD.clear();
+}
+
+/// Takes the set of CPUs holding a record, other than `trigger`.
+fn take_held(trigger: u32) -> CpuSet {
+    let held = HELD.load();
+    HELD.clear();
+    held.difference(&CpuSet::single(trigger))
+}
 
 /// Per CPU, the CS:IP an injected record carries (`RIP cs:ip`), for the
 /// handler to grade with instead of the real frame, as Linux's mce-inject
@@ -218,7 +276,10 @@ pub fn execute(inj: &Injection) -> Result<String, String> {
     let bank = Some((inj.bank, inj.status, inj.addr, inj.misc));
     if inj.hold {
         stage(inj.cpu, bank, inj.mcgstatus);
+        set_injected_frame(inj);
         run_on(inj.cpu, target_hold)?;
+        HELD_MODE[inj.cpu as usize].store(mode_code(inj.mode), Ordering::SeqCst);
+        HELD.insert(inj.cpu);
         return Ok(format!(
             "held in cpu{} bank {} ({how}); not triggered",
             inj.cpu, inj.bank
@@ -227,21 +288,68 @@ pub fn execute(inj: &Injection) -> Result<String, String> {
     match inj.mode {
         Mode::Poll => {
             stage(inj.cpu, bank, 0);
+            let held = take_held(inj.cpu);
+            raise_held_alone(&held)?;
+            INJECTED_CS[inj.cpu as usize].store(0, Ordering::SeqCst);
             run_on(inj.cpu, target_poll)?;
             Ok(format!(
-                "cpu{} bank {} ({how}), poll run on cpu{}",
-                inj.cpu, inj.bank, inj.cpu
+                "cpu{} bank {} ({how}), poll run on cpu{}{}",
+                inj.cpu,
+                inj.bank,
+                inj.cpu,
+                held_note(&held)
             ))
         }
         Mode::Cmci => {
             stage(inj.cpu, bank, 0);
+            let held = take_held(inj.cpu);
+            raise_held_alone(&held)?;
+            INJECTED_CS[inj.cpu as usize].store(0, Ordering::SeqCst);
             run_on(inj.cpu, target_cmci)?;
             Ok(format!(
-                "cpu{} bank {} ({how}), CMCI raised on cpu{}",
-                inj.cpu, inj.bank, inj.cpu
+                "cpu{} bank {} ({how}), CMCI raised on cpu{}{}",
+                inj.cpu,
+                inj.bank,
+                inj.cpu,
+                held_note(&held)
             ))
         }
         Mode::Exception => exception(inj, bank, how),
+    }
+}
+
+/// `RIP cs:ip` given: the record's CPU grades with it (a missing CS is 0,
+/// kernel mode, as in mce-inject). Otherwise the real frame decides.
+/// Returns whether one was given.
+fn set_injected_frame(inj: &Injection) -> bool {
+    let c = inj.cpu as usize;
+    INJECTED_IP[c].store(inj.ip.unwrap_or(0), Ordering::SeqCst);
+    let frame = inj.cs.is_some() || inj.ip.is_some();
+    INJECTED_CS[c].store(
+        if frame {
+            INJECTED | inj.cs.unwrap_or(0) as u64
+        } else {
+            0
+        },
+        Ordering::SeqCst,
+    );
+    frame
+}
+
+/// With a poll or CMCI trigger: every held record raised on its CPU in its
+/// own mode, an exception one as an #MC of that CPU alone.
+fn raise_held_alone(held: &CpuSet) -> Result<(), String> {
+    for c in raise_held_polls(held)?.iter() {
+        run_on(c, target_exception)?;
+    }
+    Ok(())
+}
+
+fn held_note(held: &CpuSet) -> String {
+    if held.is_empty() {
+        String::new()
+    } else {
+        format!(" and on CPUs {held} (held records)")
     }
 }
 
@@ -257,40 +365,44 @@ fn exception(
     // What real hardware does by default: Intel broadcasts #MC unless it is
     // a local machine check (LMCE_S), AMD does not broadcast.
     let local = inj.mcgstatus & mcg_status::LMCE_S != 0;
-    let broadcast = match inj.broadcast {
-        Broadcast::Default if intel && !local => Broadcast::Nmi,
-        Broadcast::Default => Broadcast::None,
-        b => b,
+    // Held poll/CMCI records are polled first; held exceptions join this #MC.
+    let all_held = take_held(inj.cpu).intersection(&online);
+    let held = raise_held_polls(&all_held)?;
+    let everyone = match inj.broadcast {
+        Broadcast::Nmi | Broadcast::Irq => true,
+        Broadcast::Default => intel && !local,
+        Broadcast::None => false,
     };
-    let others = match broadcast {
-        Broadcast::None | Broadcast::Default => CpuSet::EMPTY,
-        Broadcast::Nmi | Broadcast::Irq => online.difference(&CpuSet::single(inj.cpu)),
+    // Without a broadcast only the CPUs holding a record enter (by NMI).
+    let others = if everyone {
+        online.difference(&CpuSet::single(inj.cpu))
+    } else {
+        held
+    };
+    let broadcast = match inj.broadcast {
+        Broadcast::Irq => Broadcast::Irq,
+        _ if others.is_empty() => Broadcast::None,
+        _ => Broadcast::Nmi,
     };
     let me = percpu::current().index;
     stage(inj.cpu, bank, inj.mcgstatus);
-    // `RIP cs:ip` given: the target grades with it (a missing CS is 0,
-    // kernel mode, as in mce-inject). Otherwise the real frame decides.
-    let c = inj.cpu as usize;
-    INJECTED_IP[c].store(inj.ip.unwrap_or(0), Ordering::SeqCst);
-    let frame = inj.cs.is_some() || inj.ip.is_some();
-    INJECTED_CS[c].store(
-        if frame {
-            INJECTED | inj.cs.unwrap_or(0) as u64
-        } else {
-            0
-        },
-        Ordering::SeqCst,
-    );
-    // The others see what QEMU's broadcast gives them: MCIP|RIPV, no bank.
-    for c in others.iter() {
+    let frame = set_injected_frame(inj);
+    // The others without a record see what QEMU's broadcast gives them:
+    // MCIP|RIPV, no bank. A held record keeps its own MCG_STATUS.
+    for c in others.difference(&held).iter() {
         stage(c, None, mcg_status::MCIP | mcg_status::RIPV);
     }
     let pulled = match broadcast {
+        _ if !everyone => held_note(&all_held),
         Broadcast::Nmi => format!(", NMI broadcast to {others}"),
         Broadcast::Irq => format!(", IPI broadcast to {others}"),
         _ => String::new(),
     };
-    if inj.context == Some(InjContext::Process) {
+    // IN_PROC without an injected CS:IP: the real frame grades, so the #MC
+    // waits for a user frame. With one, the record's CS:IP grades and the
+    // #MC is raised at once, as mce-inject raises it from the writer's
+    // process context.
+    if inj.context == Some(InjContext::Process) && !frame {
         // The target raises it itself, pulling the others in then.
         let c = inj.cpu as usize;
         *USER_RETURN_OTHERS[c].lock() = others;
