@@ -122,6 +122,11 @@ fn fatal_broadcast_panics_once_amd() {
         1,
         "{out}"
     );
+    // Linux's mce_severity_amd wording.
+    assert!(
+        out.contains("Fatal machine check: Processor Context Corrupt"),
+        "{out}"
+    );
     assert!(vm.grep("rendezvous").is_empty(), "{out}");
 }
 

@@ -368,8 +368,8 @@ mod tests {
         // McaOverflowRecov), not MCG_CAP.
         (0, RE, 0, Amd, U, X, NoError, "Invalid"),
         (VAL | UC, RE, SC, Amd, K, X, NoError, "Not enabled"),
-        (VE | UC | PCC, RE, SC | OR, Amd, U, X, Panic, "Processor context corrupt"),
-        (VE | PCC, 0, SC, Amd, K, P, Panic, "Processor context corrupt"),
+        (VE | UC | PCC, RE, SC | OR, Amd, U, X, Panic, "Processor Context Corrupt"),
+        (VE | PCC, 0, SC, Amd, K, P, Panic, "Processor Context Corrupt"),
         (VE | AMD_DEFERRED | ADDRV, 0, 0, Amd, K, P, Deferred, "Deferred error"),
         // A deferred error in #MC (SMCA signals some) is still deferred, even with UC.
         (VE | UC | AMD_DEFERRED, RE, 0, Amd, K, X, Deferred, "Deferred error"),

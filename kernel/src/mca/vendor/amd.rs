@@ -82,7 +82,7 @@ pub static RULES: [Rule; 14] = [
     // Reporting was not enabled for it, so it did not raise this #MC (e.g.
     // QEMU's broadcast filler on the CPUs that were not targeted).
     Rule::new(NoError, "Not enabled").excp().clear(EN),
-    Rule::new(Panic, "Processor context corrupt").set(PCC),
+    Rule::new(Panic, "Processor Context Corrupt").set(PCC),
     // Deferred: the poller hands these to memory recovery.
     Rule::new(Deferred, "Deferred error").set(AMD_DEFERRED),
     Rule::new(Keep, "Corrected error").excp().clear(UC),
