@@ -8,8 +8,8 @@
 //! fixed-vector IPI, so the rendezvous runs; `POLL` runs the poller on the
 //! target; `CMCI` raises the CMCI vector there; `HOLD` only stages, and the
 //! next trigger of the same input raises the held records too, each on its
-//! CPU in the trigger's mode (mce-inject's rule: with `NOBROADCAST` only the
-//! CPUs without a record stay out of the rendezvous).
+//! CPU in its own mode (mce-inject's rule: with `NOBROADCAST` only the CPUs
+//! without a record stay out of the rendezvous).
 //! `EXCP` with `IN_PROC` raises the #MC when the target CPU next returns to
 //! user mode (from a tick or system call of a task), so the handler sees a
 //! user task as the interrupted context, as when a task consumes poison;
@@ -72,7 +72,7 @@ static USER_RETURN_NMI: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false)
 /// held record with the trigger's and Linux raises each on its CPU: with
 /// `NOBROADCAST` only the CPUs without a record stay out of an #MC.
 static HELD: AtomicCpuSet = AtomicCpuSet::new();
-/// The mode of each held record (a `Mode` as u8 + 1; 0: none).
+/// The mode of each held record (`mode_code`; 0: none).
 static HELD_MODE: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
 
 fn mode_code(m: Mode) -> u8 {
