@@ -303,10 +303,10 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     crate::mca::log::glue::consumer::wake();
 }
 
-/// Per CPU, the severity-table rule (plus one; 0 for none) of its worst
-/// error in the current rendezvous, so every CPU can name the reason of the
-/// CPU that had the worst error.
-/// Kept as `severity << 32 | rule + 1`: 0 is "nothing graded".
+/// Per CPU, the grade of its worst error in the current event, as
+/// `severity << 32 | severity-table rule + 1` (0: nothing graded), so every
+/// CPU can name the reason of the CPU that had the worst error. Cleared when
+/// the CPU leaves the handler without a panic.
 static GRADE: [AtomicU64; crate::cpuset::MAX_CPUS] =
     [const { AtomicU64::new(0) }; crate::cpuset::MAX_CPUS];
 
