@@ -109,9 +109,8 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
 
     // AMD signals every #MC locally; Intel says so with MCG_STATUS.LMCE_S.
     let vendor = template.cpuvendor;
-    let local = vendor == CpuVendor::Amd
-        || mcgstatus & mcg_status::LMCE_S != 0
-        || crate::smp::online_count() == 1;
+    let signaled_locally = vendor == CpuVendor::Amd || mcgstatus & mcg_status::LMCE_S != 0;
+    let local = signaled_locally || crate::smp::online_count() == 1;
     let timeout = state::MONARCH_TIMEOUT_US.load(Ordering::Relaxed);
     let tolerant = state::TOLERANT.load(Ordering::Relaxed);
     let clock = TscClock;
@@ -239,8 +238,16 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // agent, or a CPU that could not log; nothing here explains the #MC.
     // Linux panics ("from unknown source").
     // After a timeout nobody may have reported yet; the timeout policy
-    // decides then.
-    if mcgstatus & mcg_status::MCIP != 0 && worst <= Severity::Keep && !timed_out && tolerant < 3 {
+    // decides then. A locally signaled #MC (AMD, LMCE) decides alone, as
+    // Linux's LMCE path, which has no such rule: a CPU that found nothing
+    // there must not end the machine before the CPU that holds the error
+    // (QEMU's AMD broadcast raised the race once in a loaded run).
+    if mcgstatus & mcg_status::MCIP != 0
+        && worst <= Severity::Keep
+        && !timed_out
+        && !signaled_locally
+        && tolerant < 3
+    {
         decision = Decision::Panic("Machine check from unknown source");
     }
     // Without RIPV the interrupted kernel code cannot be resumed. A bank
