@@ -157,15 +157,10 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                 own = s;
                 // The rule first: reporting passes the turn on, and others
                 // may read it as soon as they see this CPU's severity.
-                set_grade(
-                    cpu,
-                    s.worst.max(pre.worst),
-                    if s.worst >= pre.worst {
-                        s.rule
-                    } else {
-                        pre.rule
-                    },
-                );
+                // (The phase-0 grade stays if it was worse.)
+                if s.worst >= pre.worst {
+                    set_grade(cpu, s.worst, s.rule);
+                }
                 RENDEZVOUS.report(&order, s.worst);
                 match RENDEZVOUS.end(order, &clock, timeout) {
                     Ok(out) => {
@@ -178,10 +173,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                         report_timeout(cpu, t.phase, t.missing, template.time_us);
                         no_way_out |= t.outcome.global_no_way_out;
                         met = Some(t.outcome.participants);
-                        (
-                            t.outcome.worst.max(s.worst),
-                            panic_reason(vendor).unwrap_or(s.msg),
-                        )
+                        (t.outcome.worst.max(s.worst), s.msg)
                     }
                 }
             }
@@ -215,7 +207,7 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
                     left: if down { s.left } else { Default::default() },
                     ..s
                 };
-                (worst, panic_reason(vendor).unwrap_or(s.msg))
+                (worst, s.msg)
             }
         }
     };
@@ -227,11 +219,16 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
 
     let mut decision = decide(worst, tolerant, no_way_out, timed_out);
     if let Decision::Panic(_) = decision {
-        if worst >= Severity::Panic {
+        // The graded reason: the rendezvous's worst CPU's; after a timeout,
+        // or for another CPU's no-way-out vote, the lowest-numbered CPU that
+        // graded a panic (published before the vote), so all name the same.
+        let graded = worst >= Severity::Panic;
+        if graded && !timed_out {
             decision = Decision::Panic(msg);
-        } else if let Some(reason) = no_way_out.then(|| panic_reason(vendor)).flatten() {
-            // Another CPU's vote: its reason (known even after a timeout).
-            decision = Decision::Panic(reason);
+        } else if graded || no_way_out {
+            if let Some(reason) = panic_reason(vendor).or(graded.then_some(msg)) {
+                decision = Decision::Panic(reason);
+            }
         }
     }
     // MCIP with nothing worse than "keep" found anywhere: some external
