@@ -152,13 +152,14 @@ pub fn demo(args: &[&str]) {
         Ok(v) => v,
         Err(e) => return kprint!("demo: {e}\n"),
     };
-    for inj in &injections {
-        match injector::execute(inj) {
+    injector::execute_input(
+        &injections,
+        |_| {},
+        |result| match result {
             Ok(what) => kprint!("demo: injected: {what}\n"),
             Err(e) => kprint!("demo: injection failed: {e}\n"),
-        }
-    }
-    injector::end_of_input();
+        },
+    );
     kprint!(
         "demo: expect 'task {} toucher killed: machine check (SRAR) ...', the page poisoned (see 'pages'), \
          and task {} counter's heartbeats going on; 'kill {}' ends the counter\n",

@@ -313,17 +313,19 @@ fn inject_cmd(line: &str) {
             return;
         }
     };
-    for inj in &injections {
-        kprint!(
-            "inject: {}\n",
-            language::format(inj).trim_end().replace('\n', " ")
-        );
-        match injector::execute(inj) {
+    injector::execute_input(
+        &injections,
+        |inj| {
+            kprint!(
+                "inject: {}\n",
+                language::format(inj).trim_end().replace('\n', " ")
+            )
+        },
+        |result| match result {
             Ok(what) => kprint!("inject: done: {what}\n"),
             Err(e) => kprint!("inject: failed: {e}\n"),
-        }
-    }
-    injector::end_of_input();
+        },
+    );
 }
 
 fn pages() {

@@ -104,9 +104,19 @@ fn raise_held_polls(held: &CpuSet) -> Result<CpuSet, String> {
     Ok(exceptions)
 }
 
-/// The end of one input (a console `inject` line, as one mce-inject file):
-/// records still held stay in their banks, but no later trigger raises them.
-pub fn end_of_input() {
+/// Executes one input (a console line, as one mce-inject file) record by
+/// record: `before` sees each record before it runs, `done` its outcome.
+/// Records still held at the end stay in their banks, but no later input's
+/// trigger raises them.
+pub fn execute_input(
+    injections: &[Injection],
+    mut before: impl FnMut(&Injection),
+    mut done: impl FnMut(Result<String, String>),
+) {
+    for inj in injections {
+        before(inj);
+        done(execute(inj));
+    }
     for c in HELD.load().iter() {
         INJECTED_CS[c as usize].store(0, Ordering::SeqCst);
     }
@@ -253,7 +263,8 @@ fn run_on(cpu: u32, f: fn(u64)) -> Result<(), String> {
     }
 }
 
-/// Executes one injection; returns a description of what was done.
+/// Executes one injection; returns a description of what was done. A held
+/// record waits for a trigger of the same input: see [`execute_input`].
 pub fn execute(inj: &Injection) -> Result<String, String> {
     let online = smp::online();
     if !online.contains(inj.cpu) {
@@ -286,28 +297,18 @@ pub fn execute(inj: &Injection) -> Result<String, String> {
         ));
     }
     match inj.mode {
-        Mode::Poll => {
+        Mode::Poll | Mode::Cmci => {
+            let (target, what): (fn(u64), _) = match inj.mode {
+                Mode::Cmci => (target_cmci, "CMCI raised on"),
+                _ => (target_poll, "poll run on"),
+            };
             stage(inj.cpu, bank, 0);
             let held = take_held(inj.cpu);
             raise_held_alone(&held)?;
             INJECTED_CS[inj.cpu as usize].store(0, Ordering::SeqCst);
-            run_on(inj.cpu, target_poll)?;
+            run_on(inj.cpu, target)?;
             Ok(format!(
-                "cpu{} bank {} ({how}), poll run on cpu{}{}",
-                inj.cpu,
-                inj.bank,
-                inj.cpu,
-                held_note(&held)
-            ))
-        }
-        Mode::Cmci => {
-            stage(inj.cpu, bank, 0);
-            let held = take_held(inj.cpu);
-            raise_held_alone(&held)?;
-            INJECTED_CS[inj.cpu as usize].store(0, Ordering::SeqCst);
-            run_on(inj.cpu, target_cmci)?;
-            Ok(format!(
-                "cpu{} bank {} ({how}), CMCI raised on cpu{}{}",
+                "cpu{} bank {} ({how}), {what} cpu{}{}",
                 inj.cpu,
                 inj.bank,
                 inj.cpu,
