@@ -29,6 +29,7 @@ pub fn register() {
 }
 
 pub fn handle(frame: &mut InterruptStackFrame) {
+    crate::console::lines::interrupted_at(frame.instruction_pointer.as_u64());
     if STOP.load(Ordering::SeqCst) {
         // A line this CPU was printing is finished first, so no line is cut.
         crate::console::lines::finish_before_stop();

@@ -4,7 +4,8 @@
 //! the console and keep it for good (as a CPU stopped inside the allocator
 //! or in the middle of a line would). After `hold heap` the shell itself
 //! stops at its next allocation; only a machine check (or Ctrl-C) ends the
-//! run.
+//! run. `testhook print <cpu> <n>` makes that CPU print `n` numbered log
+//! lines, so a test can end the run while a CPU is in the middle of one.
 
 use crate::kprint;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +13,9 @@ use core::sync::atomic::{AtomicBool, Ordering};
 static HELD: AtomicBool = AtomicBool::new(false);
 
 pub fn run(args: &[&str]) {
+    if let ["print", cpu, n] = args {
+        return print_lines(cpu, n);
+    }
     let (what, cpu) = match args {
         ["hold", w @ ("heap" | "console"), n] => match n.parse::<u32>() {
             Ok(c) => (*w, c),
@@ -45,7 +49,26 @@ pub fn run(args: &[&str]) {
 }
 
 fn usage() {
-    kprint!("usage: testhook hold heap|console <cpu>\n");
+    kprint!("usage: testhook hold heap|console <cpu> | testhook print <cpu> <lines>\n");
+}
+
+fn print_lines(cpu: &str, n: &str) {
+    let (Ok(cpu), Ok(n)) = (cpu.parse::<u32>(), n.parse::<u64>()) else {
+        return usage();
+    };
+    match crate::smp::call_in_idle(cpu, print_numbered, n) {
+        Ok(_) => kprint!("testhook: cpu{cpu} prints {n} lines\n"),
+        Err(e) => kprint!("testhook: cpu{cpu}: {e}\n"),
+    }
+}
+
+/// Lines long enough that the printer spends its time inside one.
+fn print_numbered(n: u64) {
+    for i in 1..=n {
+        crate::info!(
+            "testhook: line {i} of {n}: abcdefghijklmnopqrstuvwxyz 0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        );
+    }
 }
 
 fn hold_heap(_: u64) {

@@ -75,7 +75,16 @@ struct Current(UnsafeCell<Line>);
 // interrupting it on the same CPU (see `finish_before_stop`).
 unsafe impl Sync for Current {}
 static CURRENT: Current = Current(UnsafeCell::new(Line::new()));
+/// Bytes of the current line (its text, then `\r\n`) out on the serial
+/// port; exact, see [`interrupted_at`].
 static WRITTEN: AtomicUsize = AtomicUsize::new(0);
+/// The count the serial routine is about to store (what `interrupted_at`
+/// stores in its place).
+static COUNTING: AtomicUsize = AtomicUsize::new(0);
+/// Bytes of the current line's text given to the sinks in memory (screen,
+/// log tail). A stop between a character and this count repeats that
+/// character there; the serial port is the reference.
+static SHOWN: AtomicUsize = AtomicUsize::new(0);
 static PARTIAL: AtomicBool = AtomicBool::new(false);
 /// Lines lost to a full queue (shown in `stats`).
 pub static DROPPED: AtomicU64 = AtomicU64::new(0);
@@ -158,12 +167,13 @@ fn write_line(line: &Line) {
     // SAFETY: only the printer writes CURRENT (see `Current`).
     unsafe { *CURRENT.0.get() = *line };
     WRITTEN.store(0, SeqCst);
+    SHOWN.store(0, SeqCst);
     PARTIAL.store(true, SeqCst);
-    // One character at a time, its progress stored right after it: an NMI
-    // that stops this CPU (finish_before_stop) resumes where the output
-    // stands. The window between a character's write and its store is one
-    // character; with 16-byte pieces a stopped printer printed up to 16
-    // bytes twice ("CPUs not responding: not responding: 0,2,3").
+    // A character at a time, its progress stored right after it, so an
+    // NMI that stops this CPU (finish_before_stop) or its own #MC that ends
+    // the run (force) resumes where the output stands. On the serial port
+    // the count is exact (see `interrupted_at`); an earlier version, with
+    // a one-instruction window, printed `0.9479779]` for `0.947979]`.
     let text = line.as_str();
     let mut at = 0;
     while at < text.len() {
@@ -171,11 +181,58 @@ fn write_line(line: &Line) {
         while !text.is_char_boundary(end) {
             end += 1;
         }
-        super::write_raw(&text[at..end]);
+        send_serial(text, at, end);
+        super::write_memory_sinks(&text[at..end]);
+        SHOWN.store(end, SeqCst);
         at = end;
-        WRITTEN.store(at, SeqCst);
     }
-    super::write_raw("\n");
+    send_serial(text, text.len(), text.len() + 2);
+    super::write_memory_sinks("\n");
+    PARTIAL.store(false, SeqCst);
+}
+
+/// Byte `i` of a line as the serial port gets it: the text, then `\r\n`.
+fn serial_byte(text: &str, i: usize) -> u8 {
+    match i.checked_sub(text.len()) {
+        None => text.as_bytes()[i],
+        Some(0) => b'\r',
+        Some(_) => b'\n',
+    }
+}
+
+/// Sends bytes `[from, to)` of the current line to the serial port,
+/// counting each in WRITTEN.
+fn send_serial(text: &str, from: usize, to: usize) {
+    for i in from..to {
+        COUNTING.store(i + 1, SeqCst);
+        super::serial::send_counted(serial_byte(text, i), &WRITTEN, i + 1);
+    }
+}
+
+/// Called first by the NMI and #MC handlers with the RIP they interrupted.
+/// If that is this CPU's printer between a byte's `out` and the store of
+/// its count, the count is stored here: the byte is out, and a line
+/// finished from this context must not send it again.
+pub fn interrupted_at(rip: u64) {
+    if rip == super::serial::counted_rip() && OWNER.load(SeqCst) == me() {
+        WRITTEN.store(COUNTING.load(SeqCst), SeqCst);
+    }
+}
+
+/// Writes what is left of the current line; the caller is its printer,
+/// interrupted while writing it.
+fn finish_current_line() {
+    // SAFETY: we are the printer, interrupted on our own CPU; nothing else
+    // touches CURRENT.
+    let line = unsafe { &*CURRENT.0.get() };
+    let text = line.as_str();
+    let len = text.len() + 2;
+    send_serial(text, WRITTEN.load(SeqCst).min(len), len);
+    let shown = SHOWN.load(SeqCst).min(text.len());
+    if text.is_char_boundary(shown) {
+        super::write_memory_sinks(&text[shown..]);
+    }
+    super::write_memory_sinks("\n");
     PARTIAL.store(false, SeqCst);
 }
 
@@ -183,23 +240,12 @@ fn write_line(line: &Line) {
 /// the line it was in and give the console up, so the panic output starts
 /// on a line of its own and no line is cut.
 pub fn finish_before_stop() {
-    let me = me();
-    if OWNER.load(SeqCst) != me || !PARTIAL.load(SeqCst) {
-        if OWNER.load(SeqCst) == me {
-            OWNER.store(0, SeqCst);
-        }
+    if OWNER.load(SeqCst) != me() {
         return;
     }
-    // SAFETY: we are the printer, interrupted on our own CPU; nothing else
-    // touches CURRENT.
-    let line = unsafe { &*CURRENT.0.get() };
-    let text = line.as_str();
-    let from = WRITTEN.load(SeqCst).min(text.len());
-    if text.is_char_boundary(from) {
-        super::write_raw(&text[from..]);
+    if PARTIAL.load(SeqCst) {
+        finish_current_line();
     }
-    super::write_raw("\n");
-    PARTIAL.store(false, SeqCst);
     OWNER.store(0, SeqCst);
 }
 
@@ -207,7 +253,11 @@ pub fn finish_before_stop() {
 pub fn force() {
     let me = me();
     FORCED.store(me, SeqCst);
-    OWNER.store(me, SeqCst);
+    if OWNER.swap(me, SeqCst) == me && PARTIAL.load(SeqCst) {
+        // What ends the run (this CPU's #MC) interrupted this CPU's own
+        // line: it is finished, not cut.
+        finish_current_line();
+    }
     if let Some(q) = QUEUE.get() {
         drain_as_printer(q);
     }

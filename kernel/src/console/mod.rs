@@ -73,8 +73,13 @@ pub fn write_str(s: &str) {
 /// Writes to the sinks; the caller is the printer (or the console is not
 /// shared yet).
 fn write_raw(s: &str) {
-    crate::pstore::glue::keep(s.as_bytes());
+    write_memory_sinks(s);
     serial::write_str(s);
+}
+
+/// The sinks in memory: the log tail kept for pstore, and the screen.
+fn write_memory_sinks(s: &str) {
+    crate::pstore::glue::keep(s.as_bytes());
     framebuffer::write_str(s);
 }
 

@@ -1,7 +1,7 @@
 //! COM1, the 16550 UART at I/O port 0x3F8: the primary console under QEMU
 //! and on servers (serial-over-LAN).
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use spin::Mutex;
 use uart_16550::SerialPort;
 use x86_64::instructions::port::Port;
@@ -81,6 +81,57 @@ fn raw_send(b: u8) {
         while lsr.read() & 0x20 == 0 {}
         thr.write(b);
     }
+}
+
+// rdi = port, rsi = byte, rdx = where the count goes, rcx = the count.
+// The count is stored by the instruction right after the `out`, at
+// rasos_serial_counted: an interrupt taken there (TCG delivers interrupts
+// exactly there, as an `out` ends its translation block) has the byte out
+// and its count not yet stored, and tells so by its RIP.
+core::arch::global_asm!(
+    r#"
+    .section .text.rasos_serial, "ax"
+    .global rasos_serial_out_counted
+    .global rasos_serial_counted
+rasos_serial_out_counted:
+    mov r8, rdx
+    mov eax, esi
+    mov edx, edi
+    out dx, al
+rasos_serial_counted:
+    mov qword ptr [r8], rcx
+    ret
+    .text
+"#
+);
+
+extern "C" {
+    static rasos_serial_counted: u8;
+    fn rasos_serial_out_counted(port: u16, byte: u8, counter: *mut usize, count: usize);
+}
+
+/// Sends a byte (polling the line status register, without the lock, as
+/// the console's printer does) and then stores `count` in `counter`. An
+/// interrupt between the two is at [`counted_rip`]: the byte is out.
+pub fn send_counted(b: u8, counter: &AtomicUsize, count: usize) {
+    if !present() {
+        counter.store(count, Ordering::SeqCst);
+        return;
+    }
+    // SAFETY: COM1 is present; writing THR after LSR says it is empty is
+    // the UART's protocol; the routine writes only `counter`, an atomic
+    // that outlives the call (an aligned 8-byte store is atomic on x86).
+    unsafe {
+        let mut lsr: Port<u8> = Port::new(COM1 + 5);
+        while lsr.read() & 0x20 == 0 {}
+        rasos_serial_out_counted(COM1, b, counter.as_ptr(), count);
+    }
+}
+
+/// The instruction after [`send_counted`]'s `out`: an interrupt taken
+/// there has the byte out and its count not stored.
+pub fn counted_rip() -> u64 {
+    &raw const rasos_serial_counted as u64
 }
 
 /// A byte received on the line, if any (non-blocking; for the shell).

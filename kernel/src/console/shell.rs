@@ -21,8 +21,16 @@ static NEEDS_REDRAW: AtomicBool = AtomicBool::new(false);
 pub fn start() {
     let mut ed = Editor::new(PROMPT, 32);
     ed.set_completions(commands::NAMES);
-    super::with_console(|w| ed.prompt(w));
+    super::with_console(|w| show_prompt(w, |w| ed.prompt(w)));
     *EDITOR.lock() = Some(ed);
+}
+
+/// Draws the prompt and marks it shown while the console is still held:
+/// a log line queued meanwhile is written when the console is given back,
+/// and must find the mark to take the prompt off first (else it lands
+/// behind `rasos> `).
+fn show_prompt(w: &mut dyn Write, draw: impl FnOnce(&mut dyn Write)) {
+    draw(w);
     PROMPT_SHOWN.store(true, Ordering::SeqCst);
 }
 
@@ -42,16 +50,14 @@ pub fn poll() {
     };
     let Some(ed) = guard.as_mut() else { return };
     if NEEDS_REDRAW.swap(false, Ordering::SeqCst) {
-        super::with_console(|w| ed.redraw(w));
-        PROMPT_SHOWN.store(true, Ordering::SeqCst);
+        super::with_console(|w| show_prompt(w, |w| ed.redraw(w)));
     }
     while let Some(b) = super::read_byte() {
         let line = super::with_console(|w| ed.feed(b, w));
         if let Some(line) = line {
             PROMPT_SHOWN.store(false, Ordering::SeqCst);
             commands::run(&line);
-            super::with_console(|w| ed.prompt(w));
-            PROMPT_SHOWN.store(true, Ordering::SeqCst);
+            super::with_console(|w| show_prompt(w, |w| ed.prompt(w)));
         }
     }
 }

@@ -44,6 +44,7 @@ pub fn register() {
 /// Entry from the IDT (vector 18), from the NMI handler (software broadcast)
 /// and from the fixed-vector broadcast IPI.
 pub fn machine_check(frame: &mut InterruptStackFrame) {
+    crate::console::lines::interrupted_at(frame.instruction_pointer.as_u64());
     let cpu = percpu::current().index as usize;
     state::EXCEPTIONS[cpu].fetch_add(1, Ordering::Relaxed);
     if crate::mca::glue::offline::is_offline(cpu) {
