@@ -172,8 +172,9 @@ fn write_line(line: &Line) {
     // A character at a time, its progress stored right after it, so an
     // NMI that stops this CPU (finish_before_stop) or its own #MC that ends
     // the run (force) resumes where the output stands. On the serial port
-    // the count is exact (see `interrupted_at`); an earlier version, with
-    // a one-instruction window, printed `0.9479779]` for `0.947979]`.
+    // the count is exact (see `interrupted_at`). An earlier version stored
+    // it after the screen's draw of the character, and a stop during the
+    // draw sent the character again (`0.9479779]` for `0.947979]`).
     let text = line.as_str();
     let mut at = 0;
     while at < text.len() {
