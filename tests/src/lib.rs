@@ -7,6 +7,7 @@
 //! (carrying its own boot configuration), QMP socket and ERST backing file.
 
 pub mod ghes;
+pub mod tasks;
 
 pub use boot::image::Firmware;
 pub use boot::qemu::ExitKind;

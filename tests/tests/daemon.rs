@@ -3,21 +3,8 @@
 //! counts them per severity and runs trigger programs (`trigger.ce=`,
 //! `trigger.uc=`), as mcelog does with /dev/mcelog.
 
+use tests::tasks::*;
 use tests::*;
-
-/// A 2-vCPU VM booted with `mcelogd=on` and `more` keys, once the daemon
-/// has started and opened its reader.
-fn boot_with_daemon(name: &str, more: &str) -> Vm {
-    let mut vm = boot_ready(
-        name,
-        VmOptions::default()
-            .cpus(2)
-            .cmdline(&format!("mcelogd=on {more}")),
-    );
-    vm.expect_line(r"mcelogd: started as task \d+$", STEP);
-    vm.expect_line(r"task \d+ mcelogd: reading records from reader \d+$", STEP);
-    vm
-}
 
 /// The record numbers mcelogd printed, in the order it printed them.
 fn daemon_records(vm: &Vm) -> Vec<u32> {
@@ -50,14 +37,6 @@ fn four_records(vm: &mut Vm) {
         "0x20002000",
         MISC_PHYS_LSB12,
     );
-}
-
-/// Waits until `pattern` has matched `n` lines.
-fn await_count(vm: &Vm, pattern: &str, n: usize) {
-    let until = std::time::Instant::now() + STEP;
-    while vm.grep(pattern).len() < n && std::time::Instant::now() < until {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
 }
 
 #[test]

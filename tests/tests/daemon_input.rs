@@ -4,20 +4,8 @@
 //! the daemon, the kernel and the shell go on, and no record is lost.
 
 use tests::mce::*;
+use tests::tasks::*;
 use tests::*;
-
-/// A 2-vCPU VM booted with `mcelogd=on` and `more` keys, once the daemon
-/// has opened its reader.
-fn boot_with_daemon(name: &str, more: &str) -> Vm {
-    let mut vm = boot_ready(
-        name,
-        VmOptions::default()
-            .cpus(2)
-            .cmdline(&format!("mcelogd=on {more}")),
-    );
-    vm.expect_line(r"task \d+ mcelogd: reading records from reader \d+$", STEP);
-    vm
-}
 
 /// The task id in a `... task <id> ...` line.
 fn task_id(line: &str) -> u32 {
@@ -29,14 +17,6 @@ fn task_id(line: &str) -> u32 {
         .unwrap()
         .parse()
         .unwrap()
-}
-
-/// Waits until `pattern` has matched `n` lines.
-fn await_count(vm: &Vm, pattern: &str, n: usize) {
-    let until = std::time::Instant::now() + STEP;
-    while vm.grep(pattern).len() < n && std::time::Instant::now() < until {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
 }
 
 #[test]

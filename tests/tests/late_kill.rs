@@ -8,66 +8,14 @@
 //! which the test writes through the VM's shared RAM. So the test decides
 //! when the touch happens.
 
-use std::time::Duration;
 use tests::mce::*;
+use tests::tasks::*;
 use tests::*;
 
 fn boot(name: &str, cmdline: &str) -> Vm {
     let mut vm = boot_ready(name, VmOptions::default().cmdline(cmdline).shared_ram());
     vm.expect_anywhere(r"rasos> ", STEP);
     vm
-}
-
-/// `run <program> cpu=<n>`; returns the task id.
-fn run(vm: &mut Vm, program: &str, cpu: u32) -> u32 {
-    vm.send(&format!("run {program} cpu={cpu}\r"));
-    let line = vm.expect_line(
-        &format!(r"run: task \d+ {program} started, pinned to cpu{cpu}$"),
-        STEP,
-    );
-    line.split_whitespace()
-        .skip_while(|w| *w != "task")
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn hex(s: &str) -> u64 {
-    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
-}
-
-/// The pages `tasks` lists for task `id`: (physical, kind and note).
-fn pages_of(vm: &mut Vm, id: u32) -> Vec<(u64, String)> {
-    vm.send("tasks\r");
-    vm.expect_line(r"^\d+ task\(s\)$", STEP);
-    vm.expect_anywhere(r"rasos> $", STEP);
-    std::thread::sleep(Duration::from_millis(300));
-    let re = regex::Regex::new(&format!(
-        r"^\s+task {id} page: virtual 0x[0-9a-f]+ physical (0x[0-9a-f]+) (.+)$"
-    ))
-    .unwrap();
-    let lines = vm.lines();
-    let start = lines
-        .iter()
-        .rposition(|l| l.ends_with("task(s)"))
-        .unwrap_or(0);
-    lines[start..]
-        .iter()
-        .filter_map(|l| re.captures(l))
-        .map(|c| (hex(&c[1]), c[2].to_string()))
-        .collect()
-}
-
-/// The physical page of task `id` of the given kind ("data", "stack").
-fn page(vm: &mut Vm, id: u32, kind: &str) -> u64 {
-    for _ in 0..20 {
-        if let Some(p) = pages_of(vm, id).into_iter().find(|p| p.1 == kind) {
-            return p.0;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("task {id} has no {kind} page\n{}", vm.output());
 }
 
 fn srao_at(vm: &mut Vm, pa: u64) {
@@ -92,10 +40,10 @@ fn no_panic(vm: &Vm) {
 #[test]
 fn by_default_the_task_lives_until_it_touches_the_poisoned_page() {
     let mut vm = boot("late-kill", "");
-    let napper = run(&mut vm, "napper", 1);
+    let napper = run_task(&mut vm, "napper", 1);
     vm.expect_anywhere(&format!(r"task {napper} napper: heartbeat 1$"), STEP);
-    let data = page(&mut vm, napper, "data");
-    let stack = page(&mut vm, napper, "stack");
+    let data = task_page(&mut vm, napper, "data");
+    let stack = task_page(&mut vm, napper, "stack");
     srao_at(&mut vm, data);
     vm.expect_anywhere(
         &format!(
@@ -114,11 +62,11 @@ fn by_default_the_task_lives_until_it_touches_the_poisoned_page() {
     // Still alive, without the page.
     vm.expect_line(&format!(r"task {napper} napper: heartbeat \d+$"), STEP);
     vm.expect_line(&format!(r"task {napper} napper: heartbeat \d+$"), STEP);
-    let pages = pages_of(&mut vm, napper);
+    let pages = task_pages(&mut vm, napper);
     assert!(
         pages
             .iter()
-            .any(|p| p.0 == data && p.1 == "data (taken away: memory failure)"),
+            .any(|p| p.phys == data && p.what == "data (taken away: memory failure)"),
         "{pages:?}"
     );
     assert!(vm.grep(&format!("task {napper} napper killed")).is_empty());
@@ -150,11 +98,11 @@ fn by_default_the_task_lives_until_it_touches_the_poisoned_page() {
 fn early_kill_kills_the_mapper_at_once_and_a_task_that_does_not_map_the_page_lives() {
     let mut vm = boot("early-kill", "mce.early_kill=on");
     vm.expect_anywhere(r"config: .* mce\.early_kill=on", STEP);
-    let napper = run(&mut vm, "napper", 1);
-    let other = run(&mut vm, "napper", 2);
+    let napper = run_task(&mut vm, "napper", 1);
+    let other = run_task(&mut vm, "napper", 2);
     vm.expect_anywhere(&format!(r"task {napper} napper: heartbeat 1$"), STEP);
     vm.expect_anywhere(&format!(r"task {other} napper: heartbeat 1$"), STEP);
-    let data = page(&mut vm, napper, "data");
+    let data = task_page(&mut vm, napper, "data");
     srao_at(&mut vm, data);
     vm.expect_anywhere(
         &format!(

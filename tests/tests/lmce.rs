@@ -8,13 +8,10 @@
 //! on one CPU only): the kernel's real handler must decide on that CPU alone.
 
 use std::time::Duration;
+use tests::tasks::*;
 use tests::*;
 
 const INTEL_LMCE: &str = "max,vendor=GenuineIntel,family=6,model=85,stepping=4,lmce=on";
-
-fn hex(s: &str) -> u64 {
-    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
-}
 
 /// Without `lmce=on` the line says `LMCE off (not offered)`: checked with
 /// the rest of the inventory line in mce.rs.

@@ -14,9 +14,8 @@
 //! pending #MC before the next instruction (it outranks every maskable
 //! interrupt), so the handler sees exactly the context that was checked.
 
-use serde_json::json;
-use std::time::Duration;
 use tests::mce::*;
+use tests::tasks::*;
 use tests::*;
 
 fn boot(name: &str) -> Vm {
@@ -27,96 +26,6 @@ fn boot(name: &str) -> Vm {
         vm.output()
     );
     vm
-}
-
-/// `run <program> cpu=<n>`; returns the task id.
-fn run(vm: &mut Vm, program: &str, cpu: u32) -> u32 {
-    vm.send(&format!("run {program} cpu={cpu}\r"));
-    let line = vm.expect_line(
-        &format!(r"run: task \d+ {program} started, pinned to cpu{cpu}$"),
-        STEP,
-    );
-    line.split_whitespace()
-        .skip_while(|w| *w != "task")
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn hex(s: &str) -> u64 {
-    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
-}
-
-/// The pages `tasks` lists for task `id`: (virtual, physical, kind).
-fn pages_of(vm: &mut Vm, id: u32) -> Vec<(u64, u64, String)> {
-    vm.send("tasks\r");
-    vm.expect_line(r"^\d+ task\(s\)$", STEP);
-    // The listing ends with the next prompt; give it a moment to arrive.
-    vm.expect_anywhere(r"rasos> $", STEP);
-    std::thread::sleep(Duration::from_millis(300));
-    let re = regex::Regex::new(&format!(
-        r"^\s+task {id} page: virtual (0x[0-9a-f]+) physical (0x[0-9a-f]+) (\w+)"
-    ))
-    .unwrap();
-    let lines = vm.lines();
-    // The last listing only.
-    let start = lines
-        .iter()
-        .rposition(|l| l.ends_with("task(s)"))
-        .unwrap_or(0);
-    lines[start..]
-        .iter()
-        .filter_map(|l| re.captures(l))
-        .map(|c| (hex(&c[1]), hex(&c[2]), c[3].to_string()))
-        .collect()
-}
-
-fn data_page(vm: &mut Vm, id: u32) -> u64 {
-    for _ in 0..20 {
-        if let Some(p) = pages_of(vm, id).into_iter().find(|p| p.2 == "data") {
-            return p.1;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("task {id} has no data page\n{}", vm.output());
-}
-
-/// One vCPU's register dump from `info registers -a`: (CPL, RIP).
-fn vcpu_state(dump: &str, cpu: u32) -> Option<(u32, u64)> {
-    let start = dump.find(&format!("CPU#{cpu}"))?;
-    let rest = &dump[start + 4..];
-    let section = match rest.find("CPU#") {
-        Some(end) => &rest[..end],
-        None => rest,
-    };
-    let cpl = section.split("CPL=").nth(1)?.chars().next()?.to_digit(10)?;
-    let rip = section.split("RIP=").nth(1)?.split_whitespace().next()?;
-    Some((cpl, u64::from_str_radix(rip, 16).ok()?))
-}
-
-/// Runs the HMP `command` while vCPU `cpu` satisfies `ok(cpl, rip)`, with
-/// the VM stopped around the check and the injection. Returns how many
-/// tries it took.
-fn inject_while(vm: &mut Vm, cpu: u32, command: &str, ok: impl Fn(u32, u64) -> bool) -> u32 {
-    for attempt in 1..=100 {
-        vm.qmp_execute("stop", json!({}));
-        let dump = vm.hmp("info registers -a");
-        let state = vcpu_state(&dump, cpu);
-        if state.is_some_and(|(cpl, rip)| ok(cpl, rip)) {
-            let out = vm.hmp(command);
-            vm.qmp_execute("cont", json!({}));
-            assert!(out.trim().is_empty(), "QEMU refused the injection: {out}");
-            return attempt;
-        }
-        vm.qmp_execute("cont", json!({}));
-        assert!(state.is_some(), "no CPU#{cpu} in:\n{dump}");
-        std::thread::sleep(Duration::from_millis(37 + 13 * attempt as u64 % 50));
-    }
-    panic!(
-        "vCPU {cpu} never was where the test needed it\n{}",
-        vm.output()
-    );
 }
 
 fn no_panic(vm: &Vm) {
@@ -133,11 +42,11 @@ fn heartbeat_after(vm: &mut Vm, id: u32) {
 #[test]
 fn srar_in_a_user_task_kills_only_that_task() {
     let mut vm = boot("rec-srar-user");
-    let victim = run(&mut vm, "toucher", 1);
-    let other = run(&mut vm, "toucher", 2);
-    let counter = run(&mut vm, "counter", 3);
+    let victim = run_task(&mut vm, "toucher", 1);
+    let other = run_task(&mut vm, "toucher", 2);
+    let counter = run_task(&mut vm, "counter", 3);
     vm.expect_line(&format!(r"task {victim} toucher: heartbeat 1$"), STEP);
-    let page = data_page(&mut vm, victim);
+    let page = task_page(&mut vm, victim, "data");
     // MISC says the address is valid down to bit 12: the page is reported.
     let addr = page + 0x128;
     let tries = inject_while(
@@ -175,12 +84,12 @@ fn srar_in_a_user_task_kills_only_that_task() {
         &format!(r"^\s+{:#x} \({page:#x}\): Poisoned$", page >> 12),
         STEP,
     );
-    let fresh = run(&mut vm, "toucher", 1);
+    let fresh = run_task(&mut vm, "toucher", 1);
     vm.expect_line(&format!(r"task {fresh} toucher: heartbeat 1$"), STEP);
-    let pages = pages_of(&mut vm, fresh);
+    let pages = task_pages(&mut vm, fresh);
     assert!(pages.len() >= 3, "{pages:?}");
-    assert!(pages.iter().all(|p| p.1 != page), "{pages:?}");
-    assert!(pages_of(&mut vm, victim).is_empty());
+    assert!(pages.iter().all(|p| p.phys != page), "{pages:?}");
+    assert!(task_pages(&mut vm, victim).is_empty());
     no_panic(&vm);
     assert_eq!(vm.quit(), ExitKind::NoExitCode);
 }
@@ -196,13 +105,13 @@ fn srar_in_a_system_call_copy_fails_the_call() {
         .expect("copy routine range in the boot log");
     let (start, end) = range.split_once('-').unwrap();
     let (start, end) = (hex(start), hex(end));
-    let counter = run(&mut vm, "counter", 3);
-    let copier = run(&mut vm, "copier", 2);
+    let counter = run_task(&mut vm, "counter", 3);
+    let copier = run_task(&mut vm, "copier", 2);
     vm.expect_line(
         &format!(r"task {copier} copier: copying from my page \(20 s\)$"),
         STEP,
     );
-    let page = data_page(&mut vm, copier);
+    let page = task_page(&mut vm, copier, "data");
     let addr = page + 0x800;
     // cpu2 spends the next 20 s in the copy loop; inject when its RIP is
     // inside the recoverable routine.
@@ -246,9 +155,9 @@ fn srar_in_a_system_call_copy_fails_the_call() {
 #[test]
 fn srao_on_a_task_page_unmaps_it_and_the_task_dies_on_its_next_touch() {
     let mut vm = boot("rec-srao");
-    let victim = run(&mut vm, "toucher", 1);
-    let other = run(&mut vm, "toucher", 2);
-    let page = data_page(&mut vm, victim);
+    let victim = run_task(&mut vm, "toucher", 1);
+    let other = run_task(&mut vm, "toucher", 2);
+    let page = task_page(&mut vm, victim, "data");
     // Action optional (a scrub found it): the context does not matter.
     mce_b(
         &mut vm,
@@ -298,7 +207,7 @@ fn srao_on_a_task_page_unmaps_it_and_the_task_dies_on_its_next_touch() {
 #[test]
 fn tasks_run_everywhere_and_faults_kills_and_exits_end_only_the_task() {
     let mut vm = boot("rec-tasks");
-    let ids: Vec<u32> = (0..4).map(|c| run(&mut vm, "toucher", c)).collect();
+    let ids: Vec<u32> = (0..4).map(|c| run_task(&mut vm, "toucher", c)).collect();
     for &id in &ids {
         vm.expect_anywhere(&format!(r"task {id} toucher: heartbeat 2$"), STEP);
     }
@@ -313,7 +222,7 @@ fn tasks_run_everywhere_and_faults_kills_and_exits_end_only_the_task() {
         );
     }
     // A user-mode page fault ends the task, not the kernel.
-    let faulter = run(&mut vm, "faulter", 2);
+    let faulter = run_task(&mut vm, "faulter", 2);
     vm.expect_anywhere(
         &format!(
             r"task {faulter} faulter killed: #PF page fault \(address 0x0\) at rip 0x[0-9a-f]+$"
@@ -327,7 +236,7 @@ fn tasks_run_everywhere_and_faults_kills_and_exits_end_only_the_task() {
         STEP,
     );
     // Several tasks share a CPU.
-    let more = run(&mut vm, "counter", 1);
+    let more = run_task(&mut vm, "counter", 1);
     vm.expect_anywhere(&format!(r"task {more} counter: heartbeat 2$"), STEP);
     heartbeat_after(&mut vm, ids[1]);
     no_panic(&vm);

@@ -11,14 +11,9 @@
 //! target vCPU's RIP checked to be inside the copy routine, then the error
 //! injected and the VM resumed.
 
-use serde_json::json;
-use std::time::Duration;
 use tests::mce::*;
+use tests::tasks::*;
 use tests::*;
-
-fn hex(s: &str) -> u64 {
-    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
-}
 
 /// Boots; returns the VM and the copy routines' ranges from the boot log:
 /// (copy from user, copy to user).
@@ -36,81 +31,15 @@ fn boot(name: &str) -> (Vm, (u64, u64), (u64, u64)) {
     (vm, from, to)
 }
 
-/// `run <program> cpu=<n>`; returns the task id.
-fn run(vm: &mut Vm, program: &str, cpu: u32) -> u32 {
-    vm.send(&format!("run {program} cpu={cpu}\r"));
-    let line = vm.expect_line(
-        &format!(r"run: task \d+ {program} started, pinned to cpu{cpu}$"),
-        STEP,
-    );
-    line.split_whitespace()
-        .skip_while(|w| *w != "task")
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-/// The data page `tasks` lists for task `id`.
-fn data_page(vm: &mut Vm, id: u32) -> u64 {
-    let re = regex::Regex::new(&format!(
-        r"^\s+task {id} page: virtual 0x[0-9a-f]+ physical (0x[0-9a-f]+) data$"
-    ))
-    .unwrap();
-    for _ in 0..20 {
-        vm.send("tasks\r");
-        vm.expect_line(r"^\d+ task\(s\)$", STEP);
-        vm.expect_anywhere(r"rasos> $", STEP);
-        std::thread::sleep(Duration::from_millis(300));
-        if let Some(pa) = vm
-            .lines()
-            .iter()
-            .rev()
-            .find_map(|l| re.captures(l).map(|c| hex(&c[1])))
-        {
-            return pa;
-        }
-    }
-    panic!("task {id} has no data page\n{}", vm.output());
-}
-
-/// One vCPU's (CPL, RIP) from `info registers -a`.
-fn vcpu_state(dump: &str, cpu: u32) -> Option<(u32, u64)> {
-    let start = dump.find(&format!("CPU#{cpu}"))?;
-    let rest = &dump[start + 4..];
-    let section = match rest.find("CPU#") {
-        Some(end) => &rest[..end],
-        None => rest,
-    };
-    let cpl = section.split("CPL=").nth(1)?.chars().next()?.to_digit(10)?;
-    let rip = section.split("RIP=").nth(1)?.split_whitespace().next()?;
-    Some((cpl, u64::from_str_radix(rip, 16).ok()?))
-}
-
-/// Runs the HMP `command` once vCPU `cpu` is in ring 0 inside `range`, with
-/// the VM stopped around the check and the injection.
-fn inject_in(vm: &mut Vm, cpu: u32, command: &str, range: (u64, u64)) {
-    for attempt in 1..=100u64 {
-        vm.qmp_execute("stop", json!({}));
-        let dump = vm.hmp("info registers -a");
-        let state = vcpu_state(&dump, cpu);
-        if state.is_some_and(|(cpl, rip)| cpl == 0 && (range.0..range.1).contains(&rip)) {
-            let out = vm.hmp(command);
-            vm.qmp_execute("cont", json!({}));
-            assert!(out.trim().is_empty(), "QEMU refused the injection: {out}");
-            return;
-        }
-        vm.qmp_execute("cont", json!({}));
-        assert!(state.is_some(), "no CPU#{cpu} in:\n{dump}");
-        std::thread::sleep(Duration::from_millis(37 + 13 * attempt % 50));
-    }
-    panic!("vCPU {cpu} never was in the copy routine\n{}", vm.output());
+/// vCPU state inside the copy routine `range`, in ring 0.
+fn in_kernel_range(range: (u64, u64)) -> impl Fn(u32, u64) -> bool {
+    move |cpl, rip| cpl == 0 && (range.0..range.1).contains(&rip)
 }
 
 #[test]
 fn poison_in_the_kernel_source_of_copy_to_user_panics() {
     let (mut vm, _, to_user) = boot("ucp-to-user");
-    let id = run(&mut vm, "copyout", 2);
+    let id = run_task(&mut vm, "copyout", 2);
     let line = vm.expect_anywhere(
         &format!(
             r"task {id} copyout: copyoutspin: copy_to_user from the kernel frame at physical (0x[0-9a-f]+) for 20000 ms$"
@@ -125,11 +54,11 @@ fn poison_in_the_kernel_source_of_copy_to_user_panics() {
         .next()
         .unwrap());
     let addr = frame + 0x100;
-    inject_in(
+    inject_while(
         &mut vm,
         2,
         &format!("mce -b 2 1 {SRAR_DATA_LOAD} {RIPV_EIPV_MCIP} {addr:#x} {MISC_PHYS_LSB12}"),
-        to_user,
+        in_kernel_range(to_user),
     );
     assert_eq!(vm.exit_status(STEP), ExitKind::MachineCheckPanic);
     let out = vm.output();
@@ -149,18 +78,18 @@ fn poison_in_the_kernel_source_of_copy_to_user_panics() {
 #[test]
 fn poison_in_the_user_source_of_copy_from_user_fails_the_call() {
     let (mut vm, from_user, _) = boot("ucp-from-user");
-    let id = run(&mut vm, "copier", 2);
+    let id = run_task(&mut vm, "copier", 2);
     vm.expect_anywhere(
         &format!(r"task {id} copier: copying from my page \(20 s\)$"),
         STEP,
     );
-    let page = data_page(&mut vm, id);
+    let page = task_page(&mut vm, id, "data");
     let addr = page + 0x800;
-    inject_in(
+    inject_while(
         &mut vm,
         2,
         &format!("mce -b 2 1 {SRAR_DATA_LOAD} {RIPV_EIPV_MCIP} {addr:#x} {MISC_PHYS_LSB12}"),
-        from_user,
+        in_kernel_range(from_user),
     );
     vm.expect_anywhere(r"mce: CPU 2 BANK 1 \(exception, severity SRAR\)$", STEP);
     vm.expect_anywhere(
