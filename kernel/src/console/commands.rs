@@ -43,8 +43,9 @@ commands:
   demo srar               a user task consumes poison (SRAR) and is killed; the rest goes on
   mcelogd [status] | start [filter words] | stop
                           the user-space record daemon (filter words: min= max= cpu= bank= source= kind=)
-  testhook hold heap|console <cpu>
-                          test only: that CPU takes the heap's lock or the console for good
+  testhook hold heap|console <cpu> | testhook print <cpu> <n>
+                          test only: that CPU takes the heap's lock or the console for good,
+                          or prints n numbered log lines
 ";
 
 /// Runs one command line.
