@@ -3,13 +3,19 @@
 
 use crate::mca::exception::severity::{self, Context, GradeInput};
 use crate::mca::record::{MceRecord, Severity};
+use crate::mca::regs::mcg_status;
 
-/// The context of the interrupted code, from its CS and whether its RIP has
-/// a machine-check fixup (recoverable copy routines).
-pub fn context_of(cs: u16, recoverable: bool) -> Context {
+/// The context of the interrupted code (Linux's `error_context()`): user
+/// mode by its CS; kernel code is recoverable where its RIP has a
+/// machine-check fixup (the recoverable copy routines), unless MCG_STATUS
+/// says the saved IP is where the error happened but not a place to go on
+/// from (EIPV without RIPV, Linux's `mc_recoverable`). With neither bit
+/// set a fixup still recovers: it replaces the IP.
+pub fn context_of(cs: u16, has_fixup: bool, mcgstatus: u64) -> Context {
+    let eipv_only = mcgstatus & (mcg_status::RIPV | mcg_status::EIPV) == mcg_status::EIPV;
     if cs & 3 == 3 {
         Context::User
-    } else if recoverable {
+    } else if has_fixup && !eipv_only {
         Context::KernelRecoverable
     } else {
         Context::Kernel
@@ -53,4 +59,30 @@ pub fn grade_polled(rec: &MceRecord) -> Severity {
         ras_cap: crate::mca::vendor::amd::ras_cap(),
     })
     .severity
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcg_status::{EIPV, MCIP, RIPV};
+
+    #[test]
+    fn context_follows_cs_fixup_and_mcg_status() {
+        for mcg in [0, RIPV, EIPV, RIPV | EIPV] {
+            assert_eq!(context_of(0x33, false, mcg | MCIP), Context::User);
+            assert_eq!(context_of(0x33, true, mcg | MCIP), Context::User);
+            assert_eq!(context_of(0x08, false, mcg | MCIP), Context::Kernel);
+        }
+        // A fixup recovers unless the error's IP is known and not restartable.
+        assert_eq!(
+            context_of(0x08, true, RIPV | EIPV | MCIP),
+            Context::KernelRecoverable
+        );
+        assert_eq!(
+            context_of(0x08, true, RIPV | MCIP),
+            Context::KernelRecoverable
+        );
+        assert_eq!(context_of(0x08, true, MCIP), Context::KernelRecoverable);
+        assert_eq!(context_of(0x08, true, EIPV | MCIP), Context::Kernel);
+    }
 }

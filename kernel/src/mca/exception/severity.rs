@@ -387,8 +387,10 @@ mod tests {
         (VE | UC | AMD_POISON | ADDRV, RE, 0, Amd, U, X, Panic, "Uncorrected error without MCA Recovery"),
         (VE | UC | OVER, RE, OR, Amd, U, X, Panic, "Uncorrected error without MCA Recovery"),
         (VE | UC, RE, OR, Amd, KR, X, Panic, "Uncorrected error without MCA Recovery"),
-        (VE | UC | AMD_POISON, E, SC, Amd, KR, X, Panic, "In kernel and no restart IP"),
-        (VE | UC | AMD_POISON, E, SC, Amd, K, X, Panic, "In kernel and no restart IP"),
+        // Without RIPV the context decides (EIPV alone makes it Kernel,
+        // grade::context_of); under a fixup the fixup replaces the IP.
+        (VE | UC | AMD_POISON, mcg_status::MCIP, SC, Amd, KR, X, AR_SEV, "Action required: poison consumed in recoverable area of kernel"),
+        (VE | UC | AMD_POISON, E, SC, Amd, K, X, Panic, "Uncorrected unrecoverable error in kernel context"),
         (VE | UC | AMD_POISON | ADDRV, E, SC, Amd, U, X, AR_SEV, "Action required: poison consumed by a user process"),
         (VE | UC | AMD_POISON | ADDRV, RE, SC, Amd, KR, X, AR_SEV, "Action required: poison consumed in recoverable area of kernel"),
         (VE | UC | AMD_POISON | ADDRV, RE, SC, Amd, K, X, Panic, "Uncorrected unrecoverable error in kernel context"),

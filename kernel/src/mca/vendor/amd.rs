@@ -5,7 +5,7 @@
 use super::quirks::{Action, Quirk};
 use crate::mca::exception::severity::{Contexts, Rule};
 use crate::mca::record::{CpuVendor, Severity};
-use crate::mca::regs::{mcg_status, status};
+use crate::mca::regs::status;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use status::{AMD_DEFERRED, AMD_POISON, EN, OVER, PCC, UC, VAL};
@@ -70,14 +70,13 @@ impl core::fmt::Display for RasCap {
     }
 }
 
-const RIPV: u64 = mcg_status::RIPV;
 use ras_cap::{OVERFLOW_RECOV, SUCCOR};
 
 /// In the order of Linux's `mce_severity_amd`: PCC, deferred, corrected,
 /// overflow without overflow recovery, no SUCCOR, kernel context, else kill
 /// the consumer. Messages are Linux's where it has them.
 #[rustfmt::skip]
-pub static RULES: [Rule; 14] = [
+pub static RULES: [Rule; 13] = [
     Rule::new(NoError, "Invalid").clear(VAL),
     // Reporting was not enabled for it, so it did not raise this #MC (e.g.
     // QEMU's broadcast filler on the CPUs that were not targeted).
@@ -92,7 +91,6 @@ pub static RULES: [Rule; 14] = [
     // An error was lost: only McaOverflowRecov says it was no worse.
     Rule::new(Panic, "Overflowed uncorrected error without MCA Overflow Recovery").set(OVER | UC).ras(OVERFLOW_RECOV, 0),
     Rule::new(Panic, "Uncorrected error without MCA Recovery").set(UC).ras(SUCCOR, 0),
-    Rule::new(Panic, "In kernel and no restart IP").ctx(Contexts::ANY_KERNEL).set(UC).mcg(RIPV, 0),
     Rule::new(AR_SEV, "Action required: poison consumed by a user process").ctx(Contexts::USER).set(UC | AMD_POISON),
     Rule::new(AR_SEV, "Action required: poison consumed in recoverable area of kernel").ctx(Contexts::KERNEL_RECOVERABLE).set(UC | AMD_POISON),
     Rule::new(Panic, "Uncorrected unrecoverable error in kernel context").ctx(Contexts::KERNEL).set(UC),

@@ -69,12 +69,17 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // is still the one resumed.
     let injected = crate::mca::inject::glue::injector::take_injected_frame(cpu);
     let (cs, rip) = injected.unwrap_or((real_cs, real_rip));
-    let ctx = context_of(cs, crate::mca::recovery::glue::fixup::has_fixup(rip));
+    let ctx = context_of(
+        cs,
+        crate::mca::recovery::glue::fixup::has_fixup(rip),
+        mcgstatus,
+    );
     let real_ctx = match injected {
         None => ctx,
         Some(_) => context_of(
             real_cs,
             crate::mca::recovery::glue::fixup::has_fixup(real_rip),
+            mcgstatus,
         ),
     };
 
@@ -252,9 +257,14 @@ pub fn machine_check(frame: &mut InterruptStackFrame) {
     // in that state is graded so ("In kernel and no restart IP"); this is
     // for a CPU that found nothing worse itself, and it never replaces a
     // graded reason (the Monarch's reason is the worst CPU's message).
+    // Poison consumed under a fixup does not resume that code: the fixup
+    // replaces the IP (Linux recovers it so; only AMD's rules grade it
+    // action required without RIPV).
+    let fixup_takes_ip = own.worst == Severity::ActionRequired && ctx == Context::KernelRecoverable;
     if mcgstatus & mcg_status::MCIP != 0
         && mcgstatus & mcg_status::RIPV == 0
         && ctx != Context::User
+        && !fixup_takes_ip
         && tolerant < 3
         && !matches!(decision, Decision::Panic(_))
     {
