@@ -45,7 +45,7 @@ fn srar_in_a_user_task_kills_only_that_task() {
     let victim = run_task(&mut vm, "toucher", 1);
     let other = run_task(&mut vm, "toucher", 2);
     let counter = run_task(&mut vm, "counter", 3);
-    vm.expect_line(&format!(r"task {victim} toucher: heartbeat 1$"), STEP);
+    vm.expect_anywhere(&format!(r"task {victim} toucher: heartbeat 1$"), STEP);
     let page = task_page(&mut vm, victim, "data");
     // MISC says the address is valid down to bit 12: the page is reported.
     let addr = page + 0x128;
@@ -85,7 +85,7 @@ fn srar_in_a_user_task_kills_only_that_task() {
         STEP,
     );
     let fresh = run_task(&mut vm, "toucher", 1);
-    vm.expect_line(&format!(r"task {fresh} toucher: heartbeat 1$"), STEP);
+    vm.expect_anywhere(&format!(r"task {fresh} toucher: heartbeat 1$"), STEP);
     let pages = task_pages(&mut vm, fresh);
     assert!(pages.len() >= 3, "{pages:?}");
     assert!(pages.iter().all(|p| p.phys != page), "{pages:?}");
