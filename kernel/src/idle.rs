@@ -30,6 +30,7 @@ pub fn run() -> ! {
     crate::console::shell::start();
     loop {
         crate::mca::log::glue::consumer::drain();
+        crate::console::lines::flush();
         crate::console::shell::poll();
         crate::console::cmd_task::demo_tick();
         if crate::task::scheduler::run_next() {

@@ -107,7 +107,7 @@ fn srar_in_a_system_call_copy_fails_the_call() {
     let (start, end) = (hex(start), hex(end));
     let counter = run_task(&mut vm, "counter", 3);
     let copier = run_task(&mut vm, "copier", 2);
-    vm.expect_line(
+    vm.expect_anywhere(
         &format!(r"task {copier} copier: copying from my page \(20 s\)$"),
         STEP,
     );

@@ -86,6 +86,12 @@ static COUNTING: AtomicUsize = AtomicUsize::new(0);
 /// character there; the serial port is the reference.
 static SHOWN: AtomicUsize = AtomicUsize::new(0);
 static PARTIAL: AtomicBool = AtomicBool::new(false);
+/// While a normal-context writer (the shell) waits for the console: the
+/// TSC deadline of its wait, 0 when nobody waits. Printers leave the
+/// console to it between lines; else a CPU logging line after line retakes
+/// it each time, and the shell waits out its bound and then writes into a
+/// line. Past the deadline (a waiter stopped in its #MC) it is ignored.
+static WAITER_DEADLINE: AtomicU64 = AtomicU64::new(0);
 /// Lines lost to a full queue (shown in `stats`).
 pub static DROPPED: AtomicU64 = AtomicU64::new(0);
 
@@ -134,32 +140,53 @@ fn pump(q: &RecordRing<Line>) {
             // The panicking CPU prints everything from now on.
             _ => return,
         }
+        let waiter = WAITER_DEADLINE.load(SeqCst);
+        if waiter != 0 && crate::arch::x86_64::tsc::rdtsc() < waiter {
+            // The waiting writer prints the queue when it has the console.
+            return;
+        }
         if OWNER.compare_exchange(0, me, SeqCst, SeqCst).is_err() {
             // Another CPU prints (it will print ours), or this CPU does and
             // we interrupted it (its drain goes on when we return).
             return;
         }
-        drain_as_printer(q);
+        let emptied = drain_as_printer(q);
         OWNER.store(0, SeqCst);
-        // A line queued while we released would otherwise wait.
-        if q.is_empty() {
+        // A line queued while we released would otherwise wait. Unless
+        // another CPU kept filling the queue: it prints its next line
+        // itself (the idle loop's `flush` catches a last one).
+        if !emptied || q.is_empty() {
             return;
         }
     }
 }
 
-fn drain_as_printer(q: &RecordRing<Line>) {
+/// Writes queued lines: at most a queue's worth, so a CPU that logs line
+/// after line cannot keep another printing for good (the shell waiting to
+/// write its answer, the idle loop). True when it left the queue empty.
+fn drain_as_printer(q: &RecordRing<Line>) -> bool {
     if PARTIAL.swap(false, SeqCst) {
         // A printer was stopped mid-line without finishing it.
         super::write_raw("\n");
     }
-    let mut first = true;
-    while let Some(line) = q.pop() {
-        if first {
+    for n in 0..q.capacity() {
+        let Some(line) = q.pop() else {
+            return true;
+        };
+        if n == 0 {
             super::before_log_output();
-            first = false;
         }
         write_line(&line);
+    }
+    q.is_empty()
+}
+
+/// Prints what is queued if nobody is printing (from the idle loop).
+pub fn flush() {
+    if let Some(q) = QUEUE.get() {
+        if !q.is_empty() {
+            pump(q);
+        }
     }
 }
 
@@ -281,18 +308,23 @@ pub fn acquire(deadline: u64) -> Acquired {
     if OWNER.load(SeqCst) == me {
         return Acquired::Reentered;
     }
-    loop {
+    WAITER_DEADLINE.fetch_max(deadline, SeqCst);
+    let got = loop {
         if OWNER.compare_exchange_weak(0, me, SeqCst, SeqCst).is_ok() {
-            if let Some(q) = QUEUE.get() {
-                drain_as_printer(q);
-            }
-            return Acquired::Taken;
+            break Acquired::Taken;
         }
         if crate::arch::x86_64::tsc::rdtsc() > deadline {
-            return Acquired::TimedOut;
+            break Acquired::TimedOut;
         }
         core::hint::spin_loop();
+    };
+    WAITER_DEADLINE.store(0, SeqCst);
+    if got == Acquired::Taken {
+        if let Some(q) = QUEUE.get() {
+            drain_as_printer(q);
+        }
     }
+    got
 }
 
 /// Gives the printer role back, writing what was queued meanwhile.
