@@ -62,6 +62,18 @@ fn broadcast_sraos_complete_at_64_vcpus() {
     srao_broadcasts_complete(64);
 }
 
+/// A processor-context-corrupt error broadcast from cpu1's bank 2: the run
+/// ends with the machine-check exit code.
+fn fatal_pcc_on_cpu1(vm: &mut Vm) {
+    mce_b(vm, 1, 2, FATAL_PCC, RIPV_EIPV_MCIP, "0", "0");
+    assert_eq!(
+        vm.exit_status(STEP),
+        ExitKind::MachineCheckPanic,
+        "{}",
+        vm.output()
+    );
+}
+
 /// A fatal broadcast while cpu2 holds `what` for good: every record is
 /// still printed and saved, and the run ends with the machine-check code.
 fn fatal_while_cpu2_holds(what: &str) {
@@ -82,13 +94,7 @@ fn fatal_while_cpu2_holds(what: &str) {
         "0x2345000",
         MISC_PHYS_LSB12,
     );
-    mce_b(&mut vm, 1, 2, FATAL_PCC, RIPV_EIPV_MCIP, "0", "0");
-    assert_eq!(
-        vm.exit_status(STEP),
-        ExitKind::MachineCheckPanic,
-        "{}",
-        vm.output()
-    );
+    fatal_pcc_on_cpu1(&mut vm);
     let out = vm.output();
     for rec in [
         "mce: CPU 1 BANK 2 (exception, severity panic)",
@@ -219,13 +225,7 @@ fn a_printer_stopped_mid_line_finishes_it_once() {
         let mut vm = boot_ready(&format!("down-printer-{run}"), VmOptions::default());
         vm.send("testhook print 2 1000000\r");
         vm.expect_anywhere(r"testhook: line \d{3,} of 1000000:", STEP);
-        mce_b(&mut vm, 1, 2, FATAL_PCC, RIPV_EIPV_MCIP, "0", "0");
-        assert_eq!(
-            vm.exit_status(STEP),
-            ExitKind::MachineCheckPanic,
-            "{}",
-            vm.output()
-        );
+        fatal_pcc_on_cpu1(&mut vm);
         let tail = " of 1000000: abcdefghijklmnopqrstuvwxyz 0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ";
         let mut last = 0u64;
         let mut count = 0;

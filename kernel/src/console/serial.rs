@@ -69,25 +69,22 @@ pub fn write_str(s: &str) {
 /// Sends a byte by polling the line status register, without the lock (used
 /// only when the lock is held by the context this one interrupted).
 fn raw_send(b: u8) {
-    // SAFETY: COM1 is present (checked by the caller); writing THR after LSR
-    // says it is empty is the UART's protocol.
-    unsafe {
-        let mut lsr: Port<u8> = Port::new(COM1 + 5);
-        let mut thr: Port<u8> = Port::new(COM1);
-        if b == b'\n' {
-            while lsr.read() & 0x20 == 0 {}
-            thr.write(b'\r');
-        }
-        while lsr.read() & 0x20 == 0 {}
-        thr.write(b);
+    let mut thr: Port<u8> = Port::new(COM1);
+    if b == b'\n' {
+        wait_transmit_ready();
+        // SAFETY: COM1 is present (checked by the caller) and LSR says THR
+        // is empty: writing it is the UART's protocol.
+        unsafe { thr.write(b'\r') };
     }
+    wait_transmit_ready();
+    // SAFETY: as above.
+    unsafe { thr.write(b) };
 }
 
 // rdi = port, rsi = byte, rdx = where the count goes, rcx = the count.
 // The count is stored by the instruction right after the `out`, at
-// rasos_serial_counted: an interrupt taken there (TCG delivers interrupts
-// exactly there, as an `out` ends its translation block) has the byte out
-// and its count not yet stored, and tells so by its RIP.
+// rasos_serial_counted: an interrupt taken there has the byte out and its
+// count not yet stored, and tells so by its RIP.
 core::arch::global_asm!(
     r#"
     .section .text.rasos_serial, "ax"
@@ -118,14 +115,19 @@ pub fn send_counted(b: u8, counter: &AtomicUsize, count: usize) {
         counter.store(count, Ordering::SeqCst);
         return;
     }
-    // SAFETY: COM1 is present; writing THR after LSR says it is empty is
+    wait_transmit_ready();
+    // SAFETY: COM1 is present and LSR says THR is empty, so writing it is
     // the UART's protocol; the routine writes only `counter`, an atomic
     // that outlives the call (an aligned 8-byte store is atomic on x86).
-    unsafe {
-        let mut lsr: Port<u8> = Port::new(COM1 + 5);
-        while lsr.read() & 0x20 == 0 {}
-        rasos_serial_out_counted(COM1, b, counter.as_ptr(), count);
-    }
+    unsafe { rasos_serial_out_counted(COM1, b, counter.as_ptr(), count) };
+}
+
+/// Polls the line status register until the transmit register is empty.
+fn wait_transmit_ready() {
+    let mut lsr: Port<u8> = Port::new(COM1 + 5);
+    // SAFETY: reading COM1's LSR has no side effect on the transmitter;
+    // callers checked that COM1 is present.
+    while unsafe { lsr.read() } & 0x20 == 0 {}
 }
 
 /// The instruction after [`send_counted`]'s `out`: an interrupt taken
