@@ -114,7 +114,7 @@ pub fn inject_while(vm: &mut Vm, cpu: u32, command: &str, ok: impl Fn(u32, u64) 
 }
 
 /// A 2-vCPU VM booted with `mcelogd=on` and `more` keys, once the daemon
-/// has opened its reader.
+/// has started and opened its reader.
 pub fn boot_with_daemon(name: &str, more: &str) -> Vm {
     let mut vm = boot_ready(
         name,
@@ -122,6 +122,8 @@ pub fn boot_with_daemon(name: &str, more: &str) -> Vm {
             .cpus(2)
             .cmdline(&format!("mcelogd=on {more}")),
     );
+    // The boot CPU says it started the task; the task may speak first.
+    vm.expect_anywhere(r"mcelogd: started as task \d+$", STEP);
     vm.expect_line(r"task \d+ mcelogd: reading records from reader \d+$", STEP);
     vm
 }
